@@ -1,0 +1,221 @@
+//! Access tokens, token requests and the credential trait.
+
+use crate::error::Result;
+use crate::secret::Secret;
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+
+/// An access token with its expiry. Cloning is one reference-count increment.
+///
+/// `Debug` never shows the token itself.
+///
+/// ```
+/// use entra_token::AccessToken;
+/// let token = AccessToken::new("eyJ0eXAi...", 1_700_003_600, Some(1_700_001_800));
+/// assert_eq!(token.expires_on(), 1_700_003_600);
+/// assert!(!format!("{token:?}").contains("eyJ0"));
+/// ```
+#[derive(Clone)]
+pub struct AccessToken(Arc<AccessTokenInner>);
+
+struct AccessTokenInner {
+    token: Secret,
+    expires_on: u64,
+    refresh_on: Option<u64>,
+    token_type: Box<str>,
+    binding_slot: OnceLock<Box<dyn Any + Send + Sync>>,
+}
+
+impl AccessToken {
+    /// A bearer token expiring at `expires_on` (seconds since the Unix epoch), to be refreshed
+    /// from `refresh_on` on.
+    pub fn new(token: impl Into<Secret>, expires_on: u64, refresh_on: Option<u64>) -> Self {
+        Self::with_type(token, expires_on, refresh_on, "Bearer")
+    }
+
+    /// A token of the given type (`Bearer`, `pop`).
+    pub fn with_type(token: impl Into<Secret>, expires_on: u64, refresh_on: Option<u64>, token_type: &str) -> Self {
+        AccessToken(Arc::new(AccessTokenInner {
+            token: token.into(),
+            expires_on,
+            refresh_on,
+            token_type: token_type.into(),
+            binding_slot: OnceLock::new(),
+        }))
+    }
+
+    /// The token. Send it only to the resource it was issued for.
+    pub fn token(&self) -> &Secret {
+        &self.0.token
+    }
+
+    /// When the token expires, in seconds since the Unix epoch.
+    pub fn expires_on(&self) -> u64 {
+        self.0.expires_on
+    }
+
+    /// When a fresh token should be fetched in the background, in seconds since the Unix epoch.
+    pub fn refresh_on(&self) -> Option<u64> {
+        self.0.refresh_on
+    }
+
+    /// The token type, usually `Bearer`.
+    pub fn token_type(&self) -> &str {
+        &self.0.token_type
+    }
+
+    /// One value a language binding may attach to this token once (for example a ready-made
+    /// Python object), so that a cache hit hands out the same object without building a new one.
+    pub fn binding_slot(&self) -> &OnceLock<Box<dyn Any + Send + Sync>> {
+        &self.0.binding_slot
+    }
+
+    /// Whether two handles refer to the same token instance (cache identity, not string equality).
+    pub fn same_instance(&self, other: &AccessToken) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &"[redacted]")
+            .field("expires_on", &self.0.expires_on)
+            .field("refresh_on", &self.0.refresh_on)
+            .field("token_type", &self.0.token_type)
+            .finish()
+    }
+}
+
+/// What to ask for: scopes plus the options azure-core's `get_token` takes.
+///
+/// ```
+/// use entra_token::TokenRequest;
+/// let request = TokenRequest::new(["https://vault.azure.net/.default"])
+///     .with_claims(r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#)
+///     .with_cae(true);
+/// assert_eq!(request.scopes(), ["https://vault.azure.net/.default"]);
+/// assert!(request.claims().is_some());
+/// ```
+#[derive(Clone, Default)]
+pub struct TokenRequest {
+    scopes: Vec<String>,
+    tenant_id: Option<String>,
+    claims: Option<String>,
+    enable_cae: bool,
+    rejected_token: Option<Secret>,
+    force_refresh: bool,
+}
+
+impl TokenRequest {
+    /// A request for `scopes`, for example `["https://graph.microsoft.com/.default"]`.
+    pub fn new<S: Into<String>>(scopes: impl IntoIterator<Item = S>) -> Self {
+        TokenRequest { scopes: scopes.into_iter().map(Into::into).collect(), ..Default::default() }
+    }
+
+    /// Asks for a token from another tenant; the credential must allow it
+    /// (`additionally_allowed_tenants`).
+    pub fn with_tenant(mut self, tenant_id: impl Into<String>) -> Self {
+        self.tenant_id = Some(tenant_id.into());
+        self
+    }
+
+    /// A claims challenge from a resource (JSON). It always bypasses the cache.
+    pub fn with_claims(mut self, claims: impl Into<String>) -> Self {
+        self.claims = Some(claims.into()).filter(|c: &String| !c.trim().is_empty());
+        self
+    }
+
+    /// Asks for a Continuous Access Evaluation capable token (client capability `cp1`).
+    pub fn with_cae(mut self, enable: bool) -> Self {
+        self.enable_cae = enable;
+        self
+    }
+
+    /// The token a resource just rejected, so sources that support revocation
+    /// (`token_sha256_to_refresh`) can tell the host to drop its copy.
+    pub fn with_rejected_token(mut self, token: impl Into<Secret>) -> Self {
+        self.rejected_token = Some(token.into());
+        self
+    }
+
+    /// Skips the cache and fetches a new token (the new token then replaces the cached one).
+    pub fn with_force_refresh(mut self, force: bool) -> Self {
+        self.force_refresh = force;
+        self
+    }
+
+    /// The scopes asked for.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+    /// The tenant asked for, if not the credential's own.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.tenant_id.as_deref()
+    }
+    /// The claims challenge, if any.
+    pub fn claims(&self) -> Option<&str> {
+        self.claims.as_deref()
+    }
+    /// Whether a CAE token is wanted.
+    pub fn cae(&self) -> bool {
+        self.enable_cae
+    }
+    /// The token the resource rejected, if known.
+    pub fn rejected_token(&self) -> Option<&Secret> {
+        self.rejected_token.as_ref()
+    }
+    /// Whether the cache must be skipped.
+    pub fn force_refresh(&self) -> bool {
+        self.force_refresh
+    }
+}
+
+impl fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("scopes", &self.scopes)
+            .field("tenant_id", &self.tenant_id)
+            .field("claims", &self.claims)
+            .field("enable_cae", &self.enable_cae)
+            .field("rejected_token", &self.rejected_token.as_ref().map(|_| "[redacted]"))
+            .field("force_refresh", &self.force_refresh)
+            .finish()
+    }
+}
+
+/// Something that can produce access tokens.
+///
+/// Cancel a call by dropping its future.
+///
+/// ```no_run
+/// use entra_token::{ClientSecretCredential, TokenCredential, TokenRequest};
+/// # async fn run() -> entra_token::Result<()> {
+/// let credential = ClientSecretCredential::new("tenant-id", "client-id", "secret")?;
+/// let token = credential.get_token(&TokenRequest::new(["api://weather/.default"])).await?;
+/// println!("expires at {}", token.expires_on());
+/// # Ok(()) }
+/// ```
+pub trait TokenCredential: Send + Sync {
+    /// Returns a token for the request, from the cache when a valid one is there.
+    fn get_token(&self, request: &TokenRequest) -> impl Future<Output = Result<AccessToken>> + Send;
+}
+
+/// A boxed future, for credentials behind `dyn`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The object-safe form of [`TokenCredential`], implemented for every credential, so that
+/// chains and bindings can hold `Arc<dyn DynTokenCredential>`.
+pub trait DynTokenCredential: Send + Sync {
+    /// Boxed [`TokenCredential::get_token`].
+    fn get_token_boxed<'a>(&'a self, request: &'a TokenRequest) -> BoxFuture<'a, Result<AccessToken>>;
+}
+
+impl<T: TokenCredential> DynTokenCredential for T {
+    fn get_token_boxed<'a>(&'a self, request: &'a TokenRequest) -> BoxFuture<'a, Result<AccessToken>> {
+        Box::pin(self.get_token(request))
+    }
+}

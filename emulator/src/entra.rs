@@ -1,0 +1,223 @@
+//! Entra ID endpoints: the v2 token endpoint (client credentials), OIDC discovery, JWKS and
+//! instance discovery, with Entra-shaped error bodies.
+
+use crate::AppState;
+use crate::assertion::{self, RegisteredCert};
+use crate::directory::{App, Client};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// An Entra-shaped error answer.
+pub(crate) fn entra_error(status: StatusCode, error: &str, code: u32, description: &str, headers: &HeaderMap) -> Response {
+    let correlation = headers
+        .get("client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let trace = uuid::Uuid::new_v4().to_string();
+    let timestamp = crate::timestamp(crate::now());
+    let body = serde_json::json!({
+        "error": error,
+        "error_description": format!("{description}\r\nTrace ID: {trace}\r\nCorrelation ID: {correlation}\r\nTimestamp: {timestamp}"),
+        "error_codes": [code],
+        "timestamp": timestamp,
+        "trace_id": trace,
+        "correlation_id": correlation,
+        "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
+    });
+    (status, [("client-request-id", correlation.clone())], Json(body)).into_response()
+}
+
+fn tenant_not_found(tenant: &str, headers: &HeaderMap) -> Response {
+    entra_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        90002,
+        &format!("AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
+        headers,
+    )
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token`.
+pub(crate) async fn token(State(state): State<Arc<AppState>>, Path(tenant): Path<String>, headers: HeaderMap, body: String) -> Response {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let directory = state.directory.read().expect("directory lock").clone();
+    if !directory.is_tenant(&tenant) {
+        return tenant_not_found(&tenant, &headers);
+    }
+    let field = |k: &str| form.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    match field("grant_type") {
+        Some("client_credentials") => {}
+        Some(other) => return entra_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", 70003, &format!("AADSTS70003: The app requested an unsupported grant type '{other}'."), &headers),
+        None => return entra_error(StatusCode::BAD_REQUEST, "invalid_request", 900144, "AADSTS900144: The request body must contain the following parameter: 'grant_type'.", &headers),
+    }
+    let Some(client_id) = field("client_id") else {
+        return entra_error(StatusCode::BAD_REQUEST, "invalid_request", 900144, "AADSTS900144: The request body must contain the following parameter: 'client_id'.", &headers);
+    };
+    let Some(scope) = field("scope") else {
+        return entra_error(StatusCode::BAD_REQUEST, "invalid_request", 900144, "AADSTS900144: The request body must contain the following parameter: 'scope'.", &headers);
+    };
+    let Some(client) = directory.client(client_id) else {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!("AADSTS700016: Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant."),
+            &headers,
+        );
+    };
+    // The client must prove itself before anything about the resource is revealed.
+    let acr = match (field("client_secret"), field("client_assertion")) {
+        (Some(_), Some(_)) | (None, None) => {
+            return entra_error(StatusCode::BAD_REQUEST, "invalid_request", 7000218, "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.", &headers);
+        }
+        (Some(secret), None) => {
+            if !client.secrets.iter().any(|s| s == secret) {
+                return entra_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    7000215,
+                    &format!("AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."),
+                    &headers,
+                );
+            }
+            "1"
+        }
+        (None, Some(jwt)) => {
+            if field("client_assertion_type") != Some(JWT_BEARER) {
+                return entra_error(StatusCode::BAD_REQUEST, "invalid_request", 50027, "AADSTS50027: client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.", &headers);
+            }
+            let certs: Vec<RegisteredCert> = client.certificates_pem.iter().filter_map(|p| RegisteredCert::from_pem(p).ok()).collect();
+            let expected_path = format!("/{tenant}/oauth2/v2.0/token");
+            if let Err((code, description)) = assertion::verify(jwt, &client.client_id, &certs, &expected_path, crate::now() as i64) {
+                let status = if code == 700027 { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_REQUEST };
+                return entra_error(status, "invalid_client", code, &description, &headers);
+            }
+            "2"
+        }
+    };
+    let scopes: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
+    let resource = match scopes.as_slice() {
+        [one] if one.ends_with("/.default") => one.trim_end_matches("/.default"),
+        _ => {
+            return entra_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                1002012,
+                &format!("AADSTS1002012: The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
+                &headers,
+            );
+        }
+    };
+    let app = directory.app_for_resource(resource);
+    if app.is_none() && !directory.permissive {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_resource",
+            500011,
+            &format!("AADSTS500011: The resource principal named {resource} was not found in the tenant named {tenant}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."),
+            &headers,
+        );
+    }
+    let claims = access_token_claims(&state, &directory.tenant_id, client, app, resource, acr, directory.token_lifetime_secs);
+    state.tokens_issued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let lifetime = directory.token_lifetime_secs;
+    Json(serde_json::json!({
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
+        "access_token": state.issuer.sign(&claims),
+    }))
+    .into_response()
+}
+
+/// The claims of an app-only access token, v1 or v2 as the API's registration asks.
+pub(crate) fn access_token_claims(state: &AppState, tenant: &str, client: &Client, app: Option<&App>, resource: &str, acr: &str, lifetime: u64) -> serde_json::Value {
+    let now = crate::now();
+    let roles: Vec<&String> = match app {
+        Some(app) => client
+            .roles
+            .iter()
+            .filter(|(api, role)| app.identifier_uri.trim_end_matches('/').eq_ignore_ascii_case(api.trim_end_matches('/')) && app.roles.contains(role))
+            .map(|(_, role)| role)
+            .collect(),
+        None => Vec::new(),
+    };
+    let oid = client.object_id();
+    let mut claims = serde_json::json!({
+        "tid": tenant,
+        "oid": oid,
+        "sub": oid,
+        "idtyp": "app",
+        "iat": now,
+        "nbf": now,
+        "exp": now + lifetime,
+        "uti": uuid::Uuid::new_v4().simple().to_string(),
+    });
+    let map = claims.as_object_mut().expect("claims object");
+    if app.is_some_and(|a| a.access_token_version == 2) {
+        map.insert("aud".into(), app.map(|a| a.app_id.clone()).into());
+        map.insert("iss".into(), format!("{}/{tenant}/v2.0", state.base_url).into());
+        map.insert("azp".into(), client.client_id.clone().into());
+        map.insert("azpacr".into(), acr.into());
+        map.insert("ver".into(), "2.0".into());
+    } else {
+        map.insert("aud".into(), app.map(|a| a.identifier_uri.clone()).unwrap_or_else(|| resource.to_owned()).into());
+        map.insert("iss".into(), format!("https://sts.windows.net/{tenant}/").into());
+        map.insert("appid".into(), client.client_id.clone().into());
+        map.insert("appidacr".into(), acr.into());
+        map.insert("ver".into(), "1.0".into());
+    }
+    if !roles.is_empty() {
+        map.insert("roles".into(), roles.into_iter().cloned().collect::<Vec<_>>().into());
+    }
+    claims
+}
+
+/// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
+pub(crate) async fn openid_configuration(State(state): State<Arc<AppState>>, Path(tenant): Path<String>, headers: HeaderMap) -> Response {
+    let directory = state.directory.read().expect("directory lock").clone();
+    if !directory.is_tenant(&tenant) && tenant != "common" && tenant != "organizations" {
+        return tenant_not_found(&tenant, &headers);
+    }
+    let base = &state.base_url;
+    let token_endpoint = state.discovery_override.lock().expect("override lock").clone().unwrap_or_else(|| format!("{base}/{tenant}/oauth2/v2.0/token"));
+    Json(serde_json::json!({
+        "issuer": format!("{base}/{}/v2.0", directory.tenant_id),
+        "token_endpoint": token_endpoint,
+        "authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/authorize"),
+        "device_authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/devicecode"),
+        "end_session_endpoint": format!("{base}/{tenant}/oauth2/v2.0/logout"),
+        "jwks_uri": format!("{base}/{tenant}/discovery/v2.0/keys"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "tenant_region_scope": "NA",
+        "cloud_instance_name": "microsoftonline.com",
+    }))
+    .into_response()
+}
+
+/// `GET /{tenant}/discovery/v2.0/keys`.
+pub(crate) async fn jwks(State(state): State<Arc<AppState>>) -> Response {
+    Json(state.issuer.jwks()).into_response()
+}
+
+/// `GET /common/discovery/instance`: the answer MSAL expects for a known cloud.
+pub(crate) async fn instance_discovery(State(state): State<Arc<AppState>>) -> Response {
+    let host = state.base_url.trim_start_matches("http://").trim_start_matches("https://").to_owned();
+    Json(serde_json::json!({
+        "tenant_discovery_endpoint": format!("{}/common/v2.0/.well-known/openid-configuration", state.base_url),
+        "api-version": "1.1",
+        "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
+    }))
+    .into_response()
+}

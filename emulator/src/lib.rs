@@ -1,0 +1,297 @@
+//! # entra-token-emulator
+//!
+//! A local Microsoft Entra ID emulator on loopback, for tests and local development: the v2
+//! token endpoint (client secret and certificate assertions, checked as Entra checks them),
+//! OIDC discovery and JWKS, RS256 access tokens with app roles, Entra-shaped errors with AADSTS
+//! codes, a request log and fault injection.
+//!
+//! It shares no protocol code with the `entra-token` crate on purpose: it is the independent
+//! party that checks the client's wire behaviour.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use entra_token_emulator::{Directory, Emulator};
+//! let emulator = Emulator::start(Directory::default()).await?;
+//! println!("authority host: {}", emulator.url());
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+mod assertion;
+pub mod directory;
+mod entra;
+pub mod faults;
+mod issuer;
+
+pub use directory::Directory;
+pub use faults::{Fault, FaultAction};
+pub use issuer::Issuer;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
+
+/// One request the emulator received.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LoggedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Path, without the query.
+    pub path: String,
+    /// Query parameters in the order sent.
+    pub query: Vec<(String, String)>,
+    /// Headers, names lower-cased.
+    pub headers: BTreeMap<String, String>,
+    /// Form fields in the order sent (URL-encoded bodies only). Holds the test secrets as sent.
+    pub form: Vec<(String, String)>,
+    /// The status answered (0 when no answer was sent).
+    pub status: u16,
+}
+
+impl LoggedRequest {
+    /// A form field's value.
+    pub fn form_value(&self, key: &str) -> Option<&str> {
+        self.form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+    /// A query parameter's value.
+    pub fn query_value(&self, key: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+pub(crate) struct AppState {
+    pub directory: RwLock<Directory>,
+    pub issuer: Issuer,
+    pub base_url: String,
+    pub log: Mutex<Vec<LoggedRequest>>,
+    pub faults: Mutex<faults::Faults>,
+    pub discovery_override: Mutex<Option<String>>,
+    pub tokens_issued: AtomicU64,
+}
+
+/// A running emulator. It stops when dropped.
+pub struct Emulator {
+    state: Arc<AppState>,
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Emulator {
+    /// Starts on an ephemeral loopback port.
+    pub async fn start(directory: Directory) -> std::io::Result<Self> {
+        Self::start_on(directory, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts on the given address.
+    pub async fn start_on(directory: Directory, addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(AppState {
+            directory: RwLock::new(directory),
+            issuer: Issuer::new(),
+            base_url: format!("http://{addr}"),
+            log: Mutex::new(Vec::new()),
+            faults: Mutex::new(faults::Faults::default()),
+            discovery_override: Mutex::new(None),
+            tokens_issued: AtomicU64::new(0),
+        });
+        let app = router(state.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).with_graceful_shutdown(async { let _ = rx.await; }).await;
+        });
+        Ok(Emulator { state, addr, shutdown: Some(tx) })
+    }
+
+    /// The base URL, such as `http://127.0.0.1:50123`; use it as the authority host.
+    pub fn url(&self) -> &str {
+        &self.state.base_url
+    }
+
+    /// The socket address served.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The directory's tenant id.
+    pub fn tenant_id(&self) -> String {
+        self.state.directory.read().expect("directory lock").tenant_id.clone()
+    }
+
+    /// The v2 token endpoint of the directory's tenant.
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/{}/oauth2/v2.0/token", self.url(), self.tenant_id())
+    }
+
+    /// Every request received so far (admin requests excluded).
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.state.log.lock().expect("log lock").clone()
+    }
+
+    /// Forgets the requests received so far.
+    pub fn clear_requests(&self) {
+        self.state.log.lock().expect("log lock").clear();
+    }
+
+    /// Adds a fault rule.
+    pub fn add_fault(&self, fault: Fault) {
+        self.state.faults.lock().expect("faults lock").push(fault);
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.state.faults.lock().expect("faults lock").clear();
+    }
+
+    /// Makes OIDC discovery name this token endpoint (to test that clients refuse foreign hosts).
+    pub fn set_discovery_token_endpoint(&self, endpoint: Option<String>) {
+        *self.state.discovery_override.lock().expect("override lock") = endpoint;
+    }
+
+    /// Changes the directory while running.
+    pub fn update_directory(&self, change: impl FnOnce(&mut Directory)) {
+        change(&mut self.state.directory.write().expect("directory lock"));
+    }
+
+    /// The issuer (its JWKS and public key validate the tokens).
+    pub fn jwks(&self) -> serde_json::Value {
+        self.state.issuer.jwks()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn router(state: Arc<AppState>) -> Router {
+    let admin = Router::new()
+        .route("/_emulator/health", get(|| async { "ok" }))
+        .route("/_emulator/requests", get(admin_requests).delete(admin_clear_requests))
+        .route("/_emulator/faults", post(admin_add_fault).delete(admin_clear_faults));
+    Router::new()
+        .route("/{tenant}/oauth2/v2.0/token", post(entra::token))
+        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(entra::openid_configuration))
+        .route("/{tenant}/discovery/v2.0/keys", get(entra::jwks))
+        .route("/common/discovery/instance", get(entra::instance_discovery))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+        .merge(admin)
+        .with_state(state)
+}
+
+async fn admin_requests(State(state): State<Arc<AppState>>) -> Response {
+    axum::Json(state.log.lock().expect("log lock").clone()).into_response()
+}
+
+async fn admin_clear_requests(State(state): State<Arc<AppState>>) -> StatusCode {
+    state.log.lock().expect("log lock").clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn admin_add_fault(State(state): State<Arc<AppState>>, axum::Json(fault): axum::Json<Fault>) -> StatusCode {
+    state.faults.lock().expect("faults lock").push(fault);
+    StatusCode::NO_CONTENT
+}
+
+async fn admin_clear_faults(State(state): State<Arc<AppState>>) -> StatusCode {
+    state.faults.lock().expect("faults lock").clear();
+    StatusCode::NO_CONTENT
+}
+
+/// Logs every request and applies fault rules before the real handler runs.
+async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let is_form = parts.headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let entry = LoggedRequest {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default(),
+        headers: parts.headers.iter().map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect(),
+        form: if is_form { url::form_urlencoded::parse(&bytes).into_owned().collect() } else { Vec::new() },
+        status: 0,
+    };
+    let index = {
+        let mut log = state.log.lock().expect("log lock");
+        log.push(entry);
+        log.len() - 1
+    };
+    let fault = state.faults.lock().expect("faults lock").take(parts.uri.path());
+    let response = match fault {
+        None => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Some(FaultAction::Delay { ms }) => {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            next.run(Request::from_parts(parts, Body::from(bytes))).await
+        }
+        Some(FaultAction::Hang) => std::future::pending().await,
+        Some(FaultAction::Status { status, retry_after, body }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut response = match body {
+                Some(b) => (status, [("content-type", "application/json")], b).into_response(),
+                None => entra::entra_error(status, "temporarily_unavailable", 50196, "AADSTS50196: The server is temporarily unavailable (injected fault).", &parts.headers),
+            };
+            if let Some(r) = retry_after.and_then(|r| axum::http::HeaderValue::from_str(&r).ok()) {
+                response.headers_mut().insert("retry-after", r);
+            }
+            response
+        }
+        Some(FaultAction::Malformed) => (StatusCode::OK, [("content-type", "application/json")], r#"{"token_type":"Bearer","expires_in":3599,"access_token":"#).into_response(),
+        Some(FaultAction::Oversized { bytes }) => {
+            let body = format!(r#"{{"token_type":"Bearer","expires_in":3599,"padding":"{}","access_token":"x"}}"#, "x".repeat(bytes));
+            (StatusCode::OK, [("content-type", "application/json")], body).into_response()
+        }
+        Some(FaultAction::Close) => {
+            // Headers go out, then the body fails: the client sees the connection drop mid-answer.
+            let stream = futures_util::stream::once(async {
+                Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected connection close"))
+            });
+            Response::builder().status(StatusCode::OK).header("content-type", "application/json").body(Body::from_stream(stream)).expect("response")
+        }
+    };
+    if let Some(e) = state.log.lock().expect("log lock").get_mut(index) {
+        e.status = response.status().as_u16();
+    }
+    response
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// `2022-11-10 23:12:37Z`, the form Entra uses in error bodies.
+pub(crate) fn timestamp(epoch: u64) -> String {
+    let days = (epoch / 86_400) as i64;
+    let secs = epoch % 86_400;
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamp_format() {
+        assert_eq!(super::timestamp(1_668_121_957), "2022-11-10 23:12:37Z");
+    }
+}
