@@ -1,71 +1,677 @@
-//! The token cache every credential goes through.
+//! The process-wide token cache every credential goes through.
 //!
-//! (Foundation stage: this wraps each source and fetches on every call; the process-wide
-//! single-flight cache replaces the body of [`CachedSource`] without changing its API.)
+//! - Keyed by who the token belongs to (credential kind, authority, tenant, client or identity id,
+//!   a salted fingerprint of the credential material), the scopes and the CAE flag. A credential
+//!   with a wrong secret has another fingerprint, so it can never receive another's token.
+//! - Sharded: each shard is a `hashbrown::HashTable` over a slot array under an `RwLock`; a hit
+//!   takes one read lock, hashes a borrowed key (no allocation) and clones one `Arc`.
+//! - Single flight: concurrent misses on one key share one fetch (a `Shared` future); no lock is
+//!   held across I/O, so other keys are never delayed.
+//! - Proactive refresh: from `refresh_on` on, callers keep getting the valid token while exactly
+//!   one background refresh runs (a compare-and-swap flag); a failed refresh keeps the old token
+//!   and is retried after a delay.
+//! - Bounded: at most `max_entries`, evicted with CLOCK (approximate LRU); expired entries go first.
 
 use crate::authority::Authority;
 use crate::clock::Clock;
-use crate::error::Result;
-use crate::token::{AccessToken, TokenRequest};
+use crate::error::{Error, Result};
+use crate::token::{AccessToken, BoxFuture, TokenRequest};
 use crate::token_response::TokenResponse;
+use futures_util::FutureExt;
+use futures_util::future::Shared;
+use hashbrown::HashTable;
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+/// Settings of a [`TokenCache`].
+///
+/// ```
+/// use entra_token::CacheOptions;
+/// let options = CacheOptions { max_entries: 1_000, ..CacheOptions::default() };
+/// assert_eq!(options.expiry_skew.as_secs(), 300);
+/// ```
+#[derive(Clone, Debug)]
+pub struct CacheOptions {
+    /// The most tokens kept; the least recently used go first beyond it.
+    pub max_entries: usize,
+    /// A token with less than this left is treated as expired (5 minutes, as every peer does).
+    pub expiry_skew: Duration,
+    /// After a failed background refresh, wait this long before trying again.
+    pub refresh_retry_delay: Duration,
+}
+
+impl Default for CacheOptions {
+    fn default() -> Self {
+        CacheOptions { max_entries: 100_000, expiry_skew: Duration::from_secs(300), refresh_retry_delay: Duration::from_secs(30) }
+    }
+}
+
+/// Counters of a [`TokenCache`]. `hits + misses` is the number of lookups; `fetches` counts the
+/// token requests actually sent (fewer than misses when concurrent callers share one).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that found no valid token.
+    pub misses: u64,
+    /// Token requests sent for misses, forced refreshes and claims challenges.
+    pub fetches: u64,
+    /// Background refreshes that succeeded.
+    pub refreshes: u64,
+    /// Background refreshes that failed (the old token stayed in use).
+    pub refresh_failures: u64,
+    /// Entries evicted to stay within `max_entries`.
+    pub evictions: u64,
+    /// Tokens too short-lived to cache (given to their caller only).
+    pub uncacheable: u64,
+    /// Entries held now.
+    pub entries: u64,
+}
+
+/// What the cache holds for one key (never the token itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CachedTokenInfo {
+    /// The credential kind (`ClientSecretCredential`, ...).
+    pub credential: &'static str,
+    /// The client or managed identity id.
+    pub client_id: String,
+    /// The tenant.
+    pub tenant: String,
+    /// The scopes, space separated.
+    pub scopes: String,
+    /// Expiry, seconds since the Unix epoch.
+    pub expires_on: u64,
+    /// Proactive refresh time, if any.
+    pub refresh_on: Option<u64>,
+}
 
 /// Who a token belongs to: credential kind, authority, tenant, client or identity id, and a
 /// fingerprint of the credential material (never the material itself).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct SourceIdentity {
     kind: &'static str,
     authority: String,
     tenant: String,
     client_id: String,
     fingerprint: [u8; 32],
+    hash: u64,
 }
 
 impl SourceIdentity {
-    pub fn new(kind: &'static str, authority: &Authority, tenant: &str, client_id: &str, fingerprint: [u8; 32]) -> Self {
+    pub fn new(kind: &'static str, authority: &Authority, tenant: &str, client_id: &str, fingerprint: [u8; 32]) -> Arc<Self> {
         let authority = match authority {
             Authority::Entra { host, region } => format!("{host}|{}", region.as_deref().unwrap_or("")),
             Authority::Oidc { issuer } => issuer.to_string(),
         };
-        SourceIdentity { kind, authority, tenant: tenant.to_ascii_lowercase(), client_id: client_id.to_ascii_lowercase(), fingerprint }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (kind, &authority, tenant, client_id, fingerprint).hash(&mut h);
+        Arc::new(SourceIdentity { kind, authority, tenant: tenant.to_owned(), client_id: client_id.to_owned(), fingerprint, hash: h.finish() })
     }
 }
 
 /// An uncached token fetcher.
-#[allow(dead_code, reason = "identity and tenant form the cache key, which the cache (next) reads")]
 pub(crate) trait TokenSource: Send + Sync + 'static {
     /// Who the tokens belong to.
-    fn identity(&self) -> &SourceIdentity;
+    fn identity(&self) -> &Arc<SourceIdentity>;
     /// The tenant the request goes to (part of the cache key).
     fn resolve_tenant<'a>(&'a self, request: &'a TokenRequest) -> Result<&'a str>;
     /// Fetches a new token.
     fn fetch(&self, request: &TokenRequest) -> impl Future<Output = Result<TokenResponse>> + Send;
 }
 
+/// A borrowed view of a key: what lookups hash and compare, without allocating.
+#[derive(Clone, Copy)]
+struct KeyView<'a> {
+    identity: &'a SourceIdentity,
+    /// `None` for the credential's own tenant.
+    tenant: Option<&'a str>,
+    /// One scope, or several sorted, de-duplicated and joined by spaces.
+    scopes: &'a str,
+    cae: bool,
+}
+
+impl Hash for KeyView<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.identity.hash);
+        if let Some(t) = self.tenant {
+            state.write(t.as_bytes());
+        }
+        state.write_u8(0xff);
+        state.write(self.scopes.as_bytes());
+        state.write_u8(u8::from(self.cae));
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct Key {
+    identity: Arc<SourceIdentity>,
+    tenant: Option<Box<str>>,
+    scopes: Box<str>,
+    cae: bool,
+}
+
+impl Key {
+    fn view(&self) -> KeyView<'_> {
+        KeyView { identity: &self.identity, tenant: self.tenant.as_deref(), scopes: &self.scopes, cae: self.cae }
+    }
+
+    fn matches(&self, v: &KeyView<'_>) -> bool {
+        (std::ptr::eq(&*self.identity, v.identity) || *self.identity == *v.identity)
+            && self.tenant.as_deref() == v.tenant
+            && &*self.scopes == v.scopes
+            && self.cae == v.cae
+    }
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.view().hash(state);
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.matches(&other.view())
+    }
+}
+
+impl Eq for Key {}
+
+/// Normalised scopes: one scope as given (the fast path borrows it); several sorted,
+/// de-duplicated and joined.
+fn normalise_scopes(scopes: &[String]) -> std::borrow::Cow<'_, str> {
+    match scopes {
+        [one] => std::borrow::Cow::Borrowed(one.as_str()),
+        many => {
+            let mut sorted: Vec<&str> = many.iter().map(String::as_str).collect();
+            sorted.sort_unstable();
+            sorted.dedup();
+            std::borrow::Cow::Owned(sorted.join(" "))
+        }
+    }
+}
+
+struct Entry {
+    token: AccessToken,
+    refreshing: AtomicBool,
+    /// After a failed refresh, the next refresh waits until this time.
+    retry_refresh_at: AtomicU64,
+}
+
+struct Slot {
+    key: Key,
+    hash: u64,
+    entry: Arc<Entry>,
+    referenced: AtomicBool,
+}
+
+#[derive(Default)]
+struct ShardState {
+    table: HashTable<usize>,
+    slots: Vec<Option<Slot>>,
+    free: Vec<usize>,
+    len: usize,
+    hand: usize,
+}
+
+type SharedFetch = Shared<BoxFuture<'static, Result<AccessToken>>>;
+
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    fetches: AtomicU64,
+    refreshes: AtomicU64,
+    refresh_failures: AtomicU64,
+    evictions: AtomicU64,
+    uncacheable: AtomicU64,
+}
+
+// Aligned so that shards' locks and counters do not share cache lines between threads.
+#[repr(align(128))]
+#[derive(Default)]
+struct Shard {
+    state: RwLock<ShardState>,
+    inflight: Mutex<HashMap<Key, SharedFetch>>,
+    counters: Counters,
+}
+
+enum Lookup {
+    Hit(AccessToken),
+    RefreshDue(AccessToken, Arc<Entry>),
+    Miss,
+}
+
+/// A bounded, sharded, single-flight token cache. One process-wide instance
+/// ([`TokenCache::global`]) serves every credential unless a credential is given its own.
+///
+/// ```
+/// use entra_token::{CacheOptions, TokenCache};
+/// let cache = TokenCache::new(CacheOptions { max_entries: 10_000, ..CacheOptions::default() });
+/// assert_eq!(cache.stats().entries, 0);
+/// ```
+pub struct TokenCache {
+    shards: Box<[Shard]>,
+    shard_mask: usize,
+    shard_capacity: usize,
+    skew: u64,
+    retry_delay: u64,
+    hasher: hashbrown::DefaultHashBuilder,
+}
+
+impl TokenCache {
+    /// A new, empty cache.
+    pub fn new(options: CacheOptions) -> Self {
+        let max = options.max_entries.max(1);
+        // Up to 64 shards, each holding at least 64 entries so LRU order means something within
+        // a shard; the per-shard bounds add up to at most `max`.
+        let wanted = (max / 64).max(1);
+        let shard_count = 64usize.min(if wanted.is_power_of_two() { wanted } else { wanted.next_power_of_two() / 2 });
+        TokenCache {
+            shards: (0..shard_count).map(|_| Shard::default()).collect(),
+            shard_mask: shard_count - 1,
+            shard_capacity: max / shard_count,
+            skew: options.expiry_skew.as_secs(),
+            retry_delay: options.refresh_retry_delay.as_secs(),
+            hasher: hashbrown::DefaultHashBuilder::default(),
+        }
+    }
+
+    /// The process-wide cache with default options.
+    pub fn global() -> Arc<TokenCache> {
+        static GLOBAL: OnceLock<Arc<TokenCache>> = OnceLock::new();
+        GLOBAL.get_or_init(|| Arc::new(TokenCache::new(CacheOptions::default()))).clone()
+    }
+
+    fn shard(&self, hash: u64) -> &Shard {
+        // The table uses the low and top bits; pick the shard from the middle ones.
+        &self.shards[(hash >> 32) as usize & self.shard_mask]
+    }
+
+    fn lookup(&self, key: &KeyView<'_>, now: u64) -> Lookup {
+        let hash = self.hasher.hash_one(key);
+        let shard = self.shard(hash);
+        let found = {
+            let state = shard.state.read().unwrap_or_else(|p| p.into_inner());
+            state.table.find(hash, |&i| state.slots[i].as_ref().is_some_and(|s| s.key.matches(key))).map(|&i| {
+                let slot = state.slots[i].as_ref().expect("indexed slots are filled");
+                if !slot.referenced.load(Relaxed) {
+                    slot.referenced.store(true, Relaxed);
+                }
+                slot.entry.clone()
+            })
+        };
+        let result = match found {
+            Some(entry) if now + self.skew < entry.token.expires_on() => {
+                let due = entry.token.refresh_on().is_some_and(|r| now >= r) && now >= entry.retry_refresh_at.load(Relaxed);
+                if due { Lookup::RefreshDue(entry.token.clone(), entry) } else { Lookup::Hit(entry.token.clone()) }
+            }
+            _ => Lookup::Miss,
+        };
+        let counter = if matches!(result, Lookup::Miss) { &shard.counters.misses } else { &shard.counters.hits };
+        counter.fetch_add(1, Relaxed);
+        result
+    }
+
+    /// Stores a fetched token unless it is too short-lived to be worth caching.
+    fn store(&self, key: &Key, token: &AccessToken, now: u64) {
+        let hash = self.hasher.hash_one(key.view());
+        let shard = self.shard(hash);
+        if token.expires_on() <= now + self.skew {
+            shard.counters.uncacheable.fetch_add(1, Relaxed);
+            tracing::warn!(
+                credential = key.identity.kind,
+                lifetime_secs = token.expires_on().saturating_sub(now),
+                skew_secs = self.skew,
+                "the token lives shorter than the expiry skew; it is returned but not cached"
+            );
+            return;
+        }
+        let entry = Arc::new(Entry { token: token.clone(), refreshing: AtomicBool::new(false), retry_refresh_at: AtomicU64::new(0) });
+        let mut guard = shard.state.write().unwrap_or_else(|p| p.into_inner());
+        let state = &mut *guard;
+        if let Some(&i) = state.table.find(hash, |&i| state.slots[i].as_ref().is_some_and(|s| s.key == *key)) {
+            let slot = state.slots[i].as_mut().expect("indexed slots are filled");
+            slot.entry = entry;
+            slot.referenced.store(true, Relaxed);
+            return;
+        }
+        if state.len >= self.shard_capacity {
+            self.evict_one(state, now, &shard.counters);
+        }
+        let slot = Some(Slot { key: key.clone(), hash, entry, referenced: AtomicBool::new(false) });
+        let index = match state.free.pop() {
+            Some(i) => {
+                state.slots[i] = slot;
+                i
+            }
+            None => {
+                state.slots.push(slot);
+                state.slots.len() - 1
+            }
+        };
+        let slots = &state.slots;
+        state.table.insert_unique(hash, index, |&i| slots[i].as_ref().map_or(0, |s| s.hash));
+        state.len += 1;
+    }
+
+    /// CLOCK: sweep from the hand, clearing reference bits, and evict the first entry that is
+    /// expired or was not used since the last sweep.
+    fn evict_one(&self, state: &mut ShardState, now: u64, counters: &Counters) {
+        let n = state.slots.len();
+        for _ in 0..2 * n + 1 {
+            let i = state.hand % n;
+            state.hand = (i + 1) % n;
+            let Some(slot) = state.slots[i].as_ref() else { continue };
+            let expired = slot.entry.token.expires_on() <= now + self.skew;
+            if !expired && slot.referenced.swap(false, Relaxed) {
+                continue;
+            }
+            let hash = slot.hash;
+            if let Ok(found) = state.table.find_entry(hash, |&j| j == i) {
+                found.remove();
+            }
+            state.slots[i] = None;
+            state.free.push(i);
+            state.len -= 1;
+            counters.evictions.fetch_add(1, Relaxed);
+            return;
+        }
+    }
+
+    /// Shares one fetch among every concurrent caller for `key`.
+    async fn single_flight(&self, key: Key, start: impl FnOnce() -> BoxFuture<'static, Result<AccessToken>>) -> Result<AccessToken> {
+        let hash = self.hasher.hash_one(key.view());
+        let shard = self.shard(hash);
+        let flight = {
+            let mut inflight = shard.inflight.lock().unwrap_or_else(|p| p.into_inner());
+            match inflight.get(&key) {
+                Some(f) => f.clone(),
+                None => {
+                    let f = start().shared();
+                    inflight.insert(key.clone(), f.clone());
+                    f
+                }
+            }
+        };
+        let result = flight.clone().await;
+        let mut inflight = shard.inflight.lock().unwrap_or_else(|p| p.into_inner());
+        if inflight.get(&key).is_some_and(|f| f.ptr_eq(&flight)) {
+            inflight.remove(&key);
+        }
+        result
+    }
+
+    fn count_fetch(&self, key: &Key) {
+        self.shard(self.hasher.hash_one(key.view())).counters.fetches.fetch_add(1, Relaxed);
+    }
+
+    /// The counters, summed over the shards.
+    pub fn stats(&self) -> CacheStats {
+        let mut s = CacheStats::default();
+        for shard in self.shards.iter() {
+            let c = &shard.counters;
+            s.hits += c.hits.load(Relaxed);
+            s.misses += c.misses.load(Relaxed);
+            s.fetches += c.fetches.load(Relaxed);
+            s.refreshes += c.refreshes.load(Relaxed);
+            s.refresh_failures += c.refresh_failures.load(Relaxed);
+            s.evictions += c.evictions.load(Relaxed);
+            s.uncacheable += c.uncacheable.load(Relaxed);
+            s.entries += shard.state.read().unwrap_or_else(|p| p.into_inner()).len as u64;
+        }
+        s
+    }
+
+    /// What is cached (never the tokens), for diagnostics such as `entra-token doctor`.
+    pub fn entries(&self) -> Vec<CachedTokenInfo> {
+        let mut out = Vec::new();
+        for shard in self.shards.iter() {
+            let state = shard.state.read().unwrap_or_else(|p| p.into_inner());
+            for slot in state.slots.iter().flatten() {
+                out.push(CachedTokenInfo {
+                    credential: slot.key.identity.kind,
+                    client_id: slot.key.identity.client_id.clone(),
+                    tenant: slot.key.tenant.as_deref().unwrap_or(&slot.key.identity.tenant).to_owned(),
+                    scopes: slot.key.scopes.to_string(),
+                    expires_on: slot.entry.token.expires_on(),
+                    refresh_on: slot.entry.token.refresh_on(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Forgets every token.
+    pub fn clear(&self) {
+        for shard in self.shards.iter() {
+            *shard.state.write().unwrap_or_else(|p| p.into_inner()) = ShardState::default();
+        }
+    }
+}
+
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCache").field("shards", &self.shards.len()).field("stats", &self.stats()).finish()
+    }
+}
+
 /// A token source behind the cache.
 pub(crate) struct CachedSource<S> {
     source: Arc<S>,
-    #[allow(dead_code)]
     clock: Arc<dyn Clock>,
+    cache: Arc<TokenCache>,
 }
 
 impl<S: TokenSource> CachedSource<S> {
-    pub fn new(source: S, clock: Arc<dyn Clock>) -> Self {
-        CachedSource { source: Arc::new(source), clock }
+    pub fn new(source: S, clock: Arc<dyn Clock>, cache: Arc<TokenCache>) -> Self {
+        CachedSource { source: Arc::new(source), clock, cache }
     }
 
     pub fn source(&self) -> &S {
         &self.source
     }
 
-    /// A valid cached token, without I/O.
-    pub fn lookup(&self, _request: &TokenRequest) -> Option<AccessToken> {
-        None
+    fn view<'a>(&'a self, request: &'a TokenRequest, tenant: &'a str, scopes: &'a str) -> KeyView<'a> {
+        let identity = &**self.source.identity();
+        let tenant = (!tenant.eq_ignore_ascii_case(&identity.tenant)).then_some(tenant);
+        KeyView { identity, tenant, scopes, cae: request.cae() }
     }
 
-    /// A token from the cache, or fetched.
+    /// A valid cached token, without I/O. `None` also when a refresh is due, so the caller takes
+    /// the async path that starts it.
+    pub fn lookup(&self, request: &TokenRequest) -> Option<AccessToken> {
+        if request.force_refresh() || request.claims().is_some() {
+            return None;
+        }
+        let tenant = self.source.resolve_tenant(request).ok()?;
+        let scopes = normalise_scopes(request.scopes());
+        match self.cache.lookup(&self.view(request, tenant, &scopes), self.clock.now()) {
+            Lookup::Hit(token) => Some(token),
+            _ => None,
+        }
+    }
+
+    /// A token from the cache, or fetched (once for all concurrent callers of the same key).
     pub async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken> {
-        Ok(self.source.fetch(request).await?.into_access_token())
+        let tenant = self.source.resolve_tenant(request)?;
+        let scopes = normalise_scopes(request.scopes());
+        let view = self.view(request, tenant, &scopes);
+        let key = |v: KeyView<'_>| Key { identity: self.source.identity().clone(), tenant: v.tenant.map(Into::into), scopes: v.scopes.into(), cae: v.cae };
+        // A claims challenge or a forced refresh never reads the cache; its token replaces the cached one.
+        if request.force_refresh() || request.claims().is_some() {
+            return fetch_and_store(self.source.clone(), self.cache.clone(), self.clock.clone(), key(view), request.clone()).await;
+        }
+        let now = self.clock.now();
+        match self.cache.lookup(&view, now) {
+            Lookup::Hit(token) => Ok(token),
+            Lookup::RefreshDue(token, entry) => {
+                if entry.refreshing.compare_exchange(false, true, Relaxed, Relaxed).is_ok() {
+                    self.spawn_refresh(key(view), request.clone(), entry);
+                }
+                Ok(token)
+            }
+            Lookup::Miss => {
+                let owned = key(view);
+                let (source, cache, clock, request) = (self.source.clone(), self.cache.clone(), self.clock.clone(), request.clone());
+                let flight_key = owned.clone();
+                self.cache.single_flight(flight_key, move || fetch_and_store(source, cache, clock, owned, request).boxed()).await
+            }
+        }
+    }
+
+    fn spawn_refresh(&self, key: Key, request: TokenRequest, entry: Arc<Entry>) {
+        let (source, cache, clock, flag) = (self.source.clone(), self.cache.clone(), self.clock.clone(), entry.clone());
+        let refresh = async move {
+            let shard_counters = &cache.shard(cache.hasher.hash_one(key.view())).counters;
+            match fetch_and_store(source, cache.clone(), clock.clone(), key.clone(), request).await {
+                Ok(_) => {
+                    shard_counters.refreshes.fetch_add(1, Relaxed);
+                }
+                Err(e) => {
+                    shard_counters.refresh_failures.fetch_add(1, Relaxed);
+                    entry.retry_refresh_at.store(clock.now() + cache.retry_delay, Relaxed);
+                    tracing::warn!(credential = key.identity.kind, error = %e, "background token refresh failed; the cached token stays in use");
+                }
+            }
+            entry.refreshing.store(false, Relaxed);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn(refresh);
+            }
+            // No runtime to run it on: leave the flag clear so a later async call refreshes.
+            Err(_) => flag.refreshing.store(false, Relaxed),
+        }
+    }
+}
+
+async fn fetch_and_store<S: TokenSource>(source: Arc<S>, cache: Arc<TokenCache>, clock: Arc<dyn Clock>, key: Key, request: TokenRequest) -> Result<AccessToken, Error> {
+    cache.count_fetch(&key);
+    let token = source.fetch(&request).await?.into_access_token();
+    cache.store(&key, &token, clock.now());
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::secret::Secret;
+    use std::sync::atomic::AtomicUsize;
+
+    /// An in-memory source for the data-structure tests (behaviour over HTTP is tested in core/tests).
+    struct CountingSource {
+        identity: Arc<SourceIdentity>,
+        clock: Arc<ManualClock>,
+        lifetime: u64,
+        calls: AtomicUsize,
+    }
+
+    impl TokenSource for CountingSource {
+        fn identity(&self) -> &Arc<SourceIdentity> {
+            &self.identity
+        }
+        fn resolve_tenant<'a>(&'a self, _: &'a TokenRequest) -> Result<&'a str> {
+            Ok("tenant")
+        }
+        async fn fetch(&self, request: &TokenRequest) -> Result<TokenResponse> {
+            let n = self.calls.fetch_add(1, Relaxed);
+            Ok(TokenResponse {
+                token: Secret::new(format!("token-{n}-{}", request.scopes().join(","))),
+                expires_on: self.clock.now() + self.lifetime,
+                refresh_on: None,
+                token_type: "Bearer".into(),
+                body: serde_json::Value::Null,
+            })
+        }
+    }
+
+    fn cached(max_entries: usize, secret: &[u8]) -> (CachedSource<CountingSource>, Arc<TokenCache>, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(1_700_000_000));
+        let cache = Arc::new(TokenCache::new(CacheOptions { max_entries, ..CacheOptions::default() }));
+        let identity = SourceIdentity::new("Test", &Authority::public(), "tenant", "client", crate::credential::fingerprint(secret));
+        let source = CountingSource { identity, clock: clock.clone(), lifetime: 3600, calls: AtomicUsize::new(0) };
+        (CachedSource::new(source, clock.clone(), cache.clone()), cache, clock)
+    }
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    }
+
+    #[test]
+    fn eviction_keeps_the_bound_under_a_million_distinct_scopes() {
+        let (cred, cache, _) = cached(1_000, b"s");
+        block_on(async {
+            for i in 0..1_000_000u32 {
+                cred.get_token(&TokenRequest::new([format!("api://r{i}/.default")])).await.unwrap();
+            }
+        });
+        let stats = cache.stats();
+        assert!(stats.entries <= 1_000, "{stats:?}");
+        assert!(stats.entries >= 900, "the cache stays nearly full: {stats:?}");
+        assert_eq!(stats.evictions, 1_000_000 - stats.entries);
+        assert_eq!(stats.misses, 1_000_000);
+        assert_eq!(stats.fetches, 1_000_000);
+    }
+
+    #[test]
+    fn recently_used_entries_survive_eviction() {
+        let (cred, cache, _) = cached(64, b"s");
+        block_on(async {
+            let hot = TokenRequest::new(["api://hot/.default"]);
+            cred.get_token(&hot).await.unwrap();
+            for i in 0..10_000u32 {
+                cred.get_token(&TokenRequest::new([format!("api://cold{i}/.default")])).await.unwrap();
+                assert!(cred.lookup(&hot).is_some(), "the hot entry was evicted after {i} inserts");
+            }
+        });
+        assert!(cache.stats().entries <= 64);
+    }
+
+    #[test]
+    fn counters_add_up() {
+        let (cred, cache, clock) = cached(100, b"s");
+        block_on(async {
+            let r = TokenRequest::new(["api://a/.default"]);
+            cred.get_token(&r).await.unwrap(); // miss + fetch
+            cred.get_token(&r).await.unwrap(); // hit
+            assert!(cred.lookup(&r).is_some()); // hit
+            cred.get_token(&r.clone().with_force_refresh(true)).await.unwrap(); // fetch, no lookup
+            clock.advance(3600); // expired
+            cred.get_token(&r).await.unwrap(); // miss + fetch
+        });
+        let s = cache.stats();
+        assert_eq!((s.hits, s.misses, s.fetches, s.entries), (2, 2, 3, 1), "{s:?}");
+        assert_eq!(cache.entries()[0].scopes, "api://a/.default");
+    }
+
+    #[test]
+    fn scopes_are_normalised_and_cae_is_part_of_the_key() {
+        let (cred, cache, _) = cached(100, b"s");
+        block_on(async {
+            let a = cred.get_token(&TokenRequest::new(["b", "a", "b"])).await.unwrap();
+            let b = cred.get_token(&TokenRequest::new(["a", "b"])).await.unwrap();
+            assert!(a.same_instance(&b));
+            let c = cred.get_token(&TokenRequest::new(["a", "b"]).with_cae(true)).await.unwrap();
+            assert!(!a.same_instance(&c));
+        });
+        assert_eq!(cache.stats().fetches, 2);
+    }
+
+    #[test]
+    fn a_hit_returns_the_same_token_instance() {
+        let (cred, _, _) = cached(100, b"s");
+        block_on(async {
+            let r = TokenRequest::new(["api://a/.default"]);
+            let first = cred.get_token(&r).await.unwrap();
+            assert!(cred.lookup(&r).unwrap().same_instance(&first));
+        });
     }
 }

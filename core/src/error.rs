@@ -5,8 +5,12 @@
 use std::fmt;
 use std::time::Duration;
 
-/// A boxed error from a lower layer, kept as the `source()` of ours.
+/// A boxed error from a lower layer (what callbacks return).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A shared error from a lower layer, kept as the `source()` of ours. Shared so that every
+/// caller waiting on one request receives the same error.
+pub type SharedError = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -22,7 +26,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// assert_eq!(err.kind_code(), "configuration");
 /// assert!(!err.is_retryable());
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The token service or managed identity endpoint answered with an error.
@@ -44,7 +48,7 @@ pub enum Error {
         reason: String,
         /// The underlying error.
         #[source]
-        source: Option<BoxError>,
+        source: Option<SharedError>,
     },
 
     /// The endpoint did not answer within the configured time.
@@ -107,7 +111,7 @@ pub enum Error {
         reason: String,
         /// The callback's error.
         #[source]
-        source: Option<BoxError>,
+        source: Option<SharedError>,
     },
 
     /// The credential cannot work in this environment (for example no managed identity endpoint).

@@ -364,7 +364,7 @@ impl Http {
                         Failure::Timeout => Error::Timeout { credential, endpoint, request_id, attempts, after: started.elapsed() },
                         _ => {
                             let reason = source.as_ref().map(describe_transport).unwrap_or_else(|| "transport failure".into());
-                            Error::Transport { credential, endpoint, request_id, attempts, reason, source: source.map(|e| Box::new(e) as _) }
+                            Error::Transport { credential, endpoint, request_id, attempts, reason, source: source.map(|e| std::sync::Arc::new(e) as _) }
                         }
                     });
                 }

@@ -16,7 +16,7 @@
 
 pub mod assertion;
 pub mod authority;
-mod cache;
+pub mod cache;
 mod certificate;
 mod clock;
 mod credential;
@@ -30,6 +30,7 @@ mod token_response;
 
 pub use assertion::AssertionAlgorithm;
 pub use authority::Authority;
+pub use cache::{CacheOptions, CacheStats, CachedTokenInfo, TokenCache};
 pub use certificate::ClientCertificate;
 pub use clock::{Clock, ManualClock, RecordingSleeper, SleepFuture, Sleeper, SystemClock, TokioSleeper};
 pub use credential::{
@@ -37,7 +38,7 @@ pub use credential::{
     ClientSecretCredential,
 };
 pub use env::Env;
-pub use error::{BoxError, Error, Result, ServiceError};
+pub use error::{BoxError, Error, Result, ServiceError, SharedError};
 pub use http::{HttpOptions, RetryPolicy};
 pub use secret::Secret;
 pub use token::{AccessToken, BoxFuture, DynTokenCredential, TokenCredential, TokenRequest};

@@ -46,8 +46,7 @@ pub struct ClientAssertionCredential {
 struct AssertionSource {
     client: Confidential,
     callback: AssertionCallback,
-    #[allow(dead_code, reason = "the cache key (next)")]
-    identity: SourceIdentity,
+    identity: Arc<SourceIdentity>,
 }
 
 impl ClientAssertionCredential {
@@ -72,8 +71,8 @@ impl ClientAssertionCredential {
         let instance = INSTANCE.fetch_add(1, Ordering::Relaxed);
         let client = Confidential::new(NAME, tenant_id, client_id, options)?;
         let identity = SourceIdentity::new(NAME, &client.authority, &client.tenant_id, &client.client_id, super::fingerprint(&instance.to_le_bytes()));
-        let clock = client.clock.clone();
-        Ok(ClientAssertionCredential { inner: CachedSource::new(AssertionSource { client, callback, identity }, clock) })
+        let (clock, cache) = (client.clock.clone(), client.cache.clone());
+        Ok(ClientAssertionCredential { inner: CachedSource::new(AssertionSource { client, callback, identity }, clock, cache) })
     }
 
     /// A cached token for the request, if one is valid now; never does I/O.
@@ -89,7 +88,7 @@ impl TokenCredential for ClientAssertionCredential {
 }
 
 impl TokenSource for AssertionSource {
-    fn identity(&self) -> &SourceIdentity {
+    fn identity(&self) -> &Arc<SourceIdentity> {
         &self.identity
     }
 
@@ -106,7 +105,7 @@ impl TokenSource for AssertionSource {
             token_endpoint: endpoint.to_string(),
             claims: request.claims().map(str::to_owned),
         };
-        let assertion = (self.callback)(context).await.map_err(|e| Error::AssertionCallback { credential: NAME, reason: e.to_string(), source: Some(e) })?;
+        let assertion = (self.callback)(context).await.map_err(|e| Error::AssertionCallback { credential: NAME, reason: e.to_string(), source: Some(std::sync::Arc::from(e)) })?;
         if assertion.trim().is_empty() {
             return Err(Error::AssertionCallback { credential: NAME, reason: "the callback returned an empty assertion".into(), source: None });
         }

@@ -92,8 +92,7 @@ struct CertificateSource {
     file: Option<(PathBuf, Option<Secret>)>,
     options: CertificateOptions,
     state: Mutex<CertState>,
-    #[allow(dead_code, reason = "the cache key (next)")]
-    identity: SourceIdentity,
+    identity: Arc<SourceIdentity>,
 }
 
 struct CertState {
@@ -126,9 +125,9 @@ impl ClientCertificateCredential {
         };
         let identity = SourceIdentity::new(NAME, &client.authority, &client.tenant_id, &client.client_id, super::fingerprint(&material));
         let now = client.clock.now();
-        let clock = client.clock.clone();
+        let (clock, cache) = (client.clock.clone(), client.cache.clone());
         let state = Mutex::new(CertState { cert: Arc::new(cert), file_stamp: stamp, checked_at: now, assertion: None });
-        Ok(ClientCertificateCredential { inner: CachedSource::new(CertificateSource { client, file, options, state, identity }, clock) })
+        Ok(ClientCertificateCredential { inner: CachedSource::new(CertificateSource { client, file, options, state, identity }, clock, cache) })
     }
 
     /// A cached token for the request, if one is valid now; never does I/O.
@@ -222,7 +221,7 @@ impl CertificateSource {
 }
 
 impl TokenSource for CertificateSource {
-    fn identity(&self) -> &SourceIdentity {
+    fn identity(&self) -> &Arc<SourceIdentity> {
         &self.identity
     }
 

@@ -7,6 +7,7 @@ use crate::secret::Secret;
 use crate::token::{AccessToken, TokenCredential, TokenRequest};
 use crate::token_response::TokenResponse;
 use std::fmt;
+use std::sync::Arc;
 
 const NAME: &str = "ClientSecretCredential";
 
@@ -26,8 +27,7 @@ pub struct ClientSecretCredential {
 struct SecretSource {
     client: Confidential,
     secret: Secret,
-    #[allow(dead_code, reason = "the cache key (next)")]
-    identity: SourceIdentity,
+    identity: Arc<SourceIdentity>,
 }
 
 impl ClientSecretCredential {
@@ -44,8 +44,8 @@ impl ClientSecretCredential {
         }
         let client = Confidential::new(NAME, tenant_id, client_id, options)?;
         let identity = SourceIdentity::new(NAME, &client.authority, &client.tenant_id, &client.client_id, fingerprint(secret.expose_secret().as_bytes()));
-        let clock = client.clock.clone();
-        Ok(ClientSecretCredential { inner: CachedSource::new(SecretSource { client, secret, identity }, clock) })
+        let (clock, cache) = (client.clock.clone(), client.cache.clone());
+        Ok(ClientSecretCredential { inner: CachedSource::new(SecretSource { client, secret, identity }, clock, cache) })
     }
 
     /// A cached token for the request, if one is valid now; never does I/O. Bindings use it to
@@ -62,7 +62,7 @@ impl TokenCredential for ClientSecretCredential {
 }
 
 impl TokenSource for SecretSource {
-    fn identity(&self) -> &SourceIdentity {
+    fn identity(&self) -> &Arc<SourceIdentity> {
         &self.identity
     }
 

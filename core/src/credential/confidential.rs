@@ -22,6 +22,7 @@ pub(crate) struct Confidential {
     capabilities: Vec<String>,
     http: Http,
     pub clock: Arc<dyn Clock>,
+    pub cache: Arc<crate::cache::TokenCache>,
     discovered: tokio::sync::OnceCell<Url>,
 }
 
@@ -45,6 +46,7 @@ impl Confidential {
             capabilities: options.client_capabilities,
             http: Http::new(ClientKind::Default, options.http, name)?,
             clock: options.clock,
+            cache: options.cache.unwrap_or_else(crate::cache::TokenCache::global),
             discovered: tokio::sync::OnceCell::new(),
         })
     }

@@ -11,6 +11,7 @@ pub use client_secret::ClientSecretCredential;
 pub(crate) use confidential::Confidential;
 
 use crate::authority::Authority;
+use crate::cache::TokenCache;
 use crate::clock::{Clock, SystemClock};
 use crate::env::Env;
 use crate::http::HttpOptions;
@@ -44,6 +45,9 @@ pub struct ClientOptions {
     pub clock: Arc<dyn Clock>,
     /// Where environment variables are read from.
     pub env: Env,
+    /// The token cache; `None` uses the process-wide [`TokenCache::global`], so credentials
+    /// built per request still share tokens.
+    pub cache: Option<Arc<TokenCache>>,
 }
 
 impl Default for ClientOptions {
@@ -55,6 +59,7 @@ impl Default for ClientOptions {
             http: HttpOptions::default(),
             clock: Arc::new(SystemClock),
             env: Env::process(),
+            cache: None,
         }
     }
 }

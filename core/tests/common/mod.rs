@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[allow(unused_imports)]
 pub use entra_token_emulator::directory::{
     CERT_CLIENT_ID, NO_ROLE_CLIENT_ID, NO_ROLE_CLIENT_SECRET, WEATHER_API, WEATHER_CLIENT_ID, WEATHER_CLIENT_SECRET,
 };
@@ -34,6 +35,8 @@ pub fn options(emulator: &Emulator) -> (ClientOptions, Arc<RecordingSleeper>) {
             ..HttpOptions::default()
         },
         env: Env::from_pairs(Vec::<(String, String)>::new()),
+        // Each test gets its own cache; the process-wide default is tested on purpose elsewhere.
+        cache: Some(Arc::new(entra_token::TokenCache::new(entra_token::CacheOptions::default()))),
         ..ClientOptions::default()
     };
     (options, sleeper)
