@@ -14,4 +14,4 @@ if ! command -v cargo >/dev/null; then
 fi
 
 echo "== Rust: build, unit, integration and doc tests =="
-cargo test --workspace --locked
+cargo test --workspace --locked --exclude entra-token-bench

@@ -201,7 +201,7 @@ async fn claims_and_force_refresh_bypass_the_cache_and_replace_the_token() {
 #[tokio::test]
 async fn errors_are_shared_by_concurrent_waiters_and_not_cached() {
     let emu = emulator().await;
-    emu.add_fault(Fault::new(None, 1, FaultAction::Status { status: 400, retry_after: None, body: None }));
+    emu.add_fault(Fault::new(None, 1, FaultAction::Status { status: 400, retry_after: None, body: None, headers: Vec::new() }));
     emu.add_fault(Fault::new(None, 0, FaultAction::Delay { ms: 0 }));
     let (cred, _) = credential(&emu, None);
     let request = weather();

@@ -136,3 +136,16 @@ async fn an_unreachable_endpoint_is_a_transport_error() {
     assert!(err.to_string().contains("connection failed"), "{err}");
     assert_eq!(sleeper.delays().len(), 3, "connection errors are retried by the token endpoint policy");
 }
+
+#[tokio::test]
+async fn redirects_are_never_followed() {
+    let emu = emulator().await;
+    let target = emulator().await;
+    let location = format!("{}/{}/oauth2/v2.0/token", target.url(), target.tenant_id());
+    let headers = vec![("location".to_owned(), location.clone())];
+    emu.add_fault(Fault::new(None, 1, FaultAction::Status { status: 307, retry_after: None, body: Some("{}".into()), headers }));
+    let (cred, _) = credential(&emu, None);
+    let err = cred.get_token(&request()).await.unwrap_err();
+    assert_eq!(err.status(), Some(307), "{err}");
+    assert!(target.requests().is_empty(), "nothing reached {location}");
+}

@@ -17,6 +17,9 @@ pub enum FaultAction {
         /// The body (JSON text); default: an Entra-shaped error.
         #[serde(default)]
         body: Option<String>,
+        /// Extra response headers (for example `Location` on a redirect).
+        #[serde(default)]
+        headers: Vec<(String, String)>,
     },
     /// Answer 200 with a body that is not valid JSON.
     Malformed,
@@ -62,7 +65,7 @@ impl Fault {
 
     /// The next `times` requests answer `status` (with `Retry-After` when given).
     pub fn status(times: u32, status: u16, retry_after: Option<&str>) -> Self {
-        Self::new(None, times, FaultAction::Status { status, retry_after: retry_after.map(str::to_owned), body: None })
+        Self::new(None, times, FaultAction::Status { status, retry_after: retry_after.map(str::to_owned), body: None, headers: Vec::new() })
     }
 }
 

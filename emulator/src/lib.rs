@@ -236,14 +236,17 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
             next.run(Request::from_parts(parts, Body::from(bytes))).await
         }
         Some(FaultAction::Hang) => std::future::pending().await,
-        Some(FaultAction::Status { status, retry_after, body }) => {
+        Some(FaultAction::Status { status, retry_after, body, headers }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut response = match body {
                 Some(b) => (status, [("content-type", "application/json")], b).into_response(),
                 None => entra::entra_error(status, "temporarily_unavailable", 50196, "AADSTS50196: The server is temporarily unavailable (injected fault).", &parts.headers),
             };
-            if let Some(r) = retry_after.and_then(|r| axum::http::HeaderValue::from_str(&r).ok()) {
-                response.headers_mut().insert("retry-after", r);
+            let extra = retry_after.map(|r| ("retry-after".to_owned(), r)).into_iter().chain(headers);
+            for (name, value) in extra {
+                if let (Ok(n), Ok(v)) = (axum::http::HeaderName::from_bytes(name.as_bytes()), axum::http::HeaderValue::from_str(&value)) {
+                    response.headers_mut().insert(n, v);
+                }
             }
             response
         }
