@@ -171,7 +171,7 @@ impl CertificateSource {
         let Some((path, password)) = &self.file else { return Ok(false) };
         let now = self.client.clock.now();
         {
-            let mut state = self.state.lock().expect("certificate state lock");
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
             if !force {
                 if now.saturating_sub(state.checked_at) < self.options.file_check_interval.as_secs() {
                     return Ok(false);
@@ -183,7 +183,7 @@ impl CertificateSource {
             }
         }
         let (cert, stamp) = load_file(path, password.as_ref())?;
-        let mut state = self.state.lock().expect("certificate state lock");
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let changed = cert.thumbprint_sha256() != state.cert.thumbprint_sha256();
         if changed {
             tracing::info!(credential = NAME, path = %path.display(), thumbprint = %cert.thumbprint_sha1_hex(), "certificate file changed; using the new certificate");
@@ -199,7 +199,7 @@ impl CertificateSource {
     fn assertion(&self, audience: &str) -> Result<Secret> {
         let now = self.client.clock.now();
         let cert = {
-            let state = self.state.lock().expect("certificate state lock");
+            let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
             if let Some((aud, value, exp)) = &state.assertion {
                 if aud == audience && now + ASSERTION_REUSE_MARGIN < *exp {
                     return Ok(value.clone());
@@ -209,7 +209,7 @@ impl CertificateSource {
         };
         let (value, exp) = assertion::sign(&cert, &self.client.client_id, audience, now, self.options.algorithm, self.options.send_certificate_chain)
             .map_err(|reason| cert_error("signing", reason))?;
-        self.state.lock().expect("certificate state lock").assertion = Some((audience.to_owned(), value.clone(), exp));
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).assertion = Some((audience.to_owned(), value.clone(), exp));
         Ok(value)
     }
 
@@ -237,7 +237,7 @@ impl TokenSource for CertificateSource {
             Err(Error::Service(e)) if e.aadsts_codes.iter().any(|c| ROTATION_CODES.contains(c)) => {
                 tracing::warn!(credential = NAME, aadsts = ?e.aadsts_codes, "the assertion was rejected; reloading the certificate and retrying once");
                 self.refresh_file(true)?;
-                self.state.lock().expect("certificate state lock").assertion = None;
+                self.state.lock().unwrap_or_else(|p| p.into_inner()).assertion = None;
                 self.request_once(request, &endpoint).await
             }
             other => other,
