@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::assertion::{self, RegisteredCert};
-use crate::directory::{App, Client};
+use crate::directory::{App, Directory, RoleAssignment};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -93,7 +93,7 @@ pub(crate) async fn token(State(state): State<Arc<AppState>>, Path(tenant): Path
             if field("client_assertion_type") != Some(JWT_BEARER) {
                 return entra_error(StatusCode::BAD_REQUEST, "invalid_request", 50027, "AADSTS50027: client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.", &headers);
             }
-            let certs: Vec<RegisteredCert> = client.certificates_pem.iter().filter_map(|p| RegisteredCert::from_pem(p).ok()).collect();
+            let certs: Vec<RegisteredCert> = client.certificates.iter().filter_map(|p| RegisteredCert::from_pem(p).ok()).collect();
             let expected_path = format!("/{tenant}/oauth2/v2.0/token");
             if let Err((code, description)) = assertion::verify(jwt, &client.client_id, &certs, &expected_path, crate::now() as i64) {
                 let status = if code == 700027 { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_REQUEST };
@@ -125,7 +125,9 @@ pub(crate) async fn token(State(state): State<Arc<AppState>>, Path(tenant): Path
             &headers,
         );
     }
-    let claims = access_token_claims(&state, &directory.tenant_id, client, app, resource, acr, directory.token_lifetime_secs);
+    let principal = Principal { app_id: &client.client_id, object_id: client.object_id(), roles: &client.roles, acr };
+    let requested = field("claims").and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok());
+    let claims = access_token_claims(&state, &directory, &principal, app, resource, requested.as_ref());
     state.tokens_issued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let lifetime = directory.token_lifetime_secs;
     Json(serde_json::json!({
@@ -137,47 +139,74 @@ pub(crate) async fn token(State(state): State<Arc<AppState>>, Path(tenant): Path
     .into_response()
 }
 
-/// The claims of an app-only access token, v1 or v2 as the API's registration asks.
-pub(crate) fn access_token_claims(state: &AppState, tenant: &str, client: &Client, app: Option<&App>, resource: &str, acr: &str, lifetime: u64) -> serde_json::Value {
+/// Who a token is issued to: a confidential client or a managed identity.
+pub(crate) struct Principal<'a> {
+    pub app_id: &'a str,
+    pub object_id: String,
+    pub roles: &'a [RoleAssignment],
+    /// How it authenticated: "1" secret, "2" certificate or managed identity.
+    pub acr: &'static str,
+}
+
+/// The claims of an app-only access token, v1 or v2 as the API's registration asks, with
+/// exactly the roles assigned to the principal on that API, and the authentication context
+/// (`acrs`) a claims request asks for, which is how a client satisfies a claims challenge.
+pub(crate) fn access_token_claims(
+    state: &AppState,
+    directory: &Directory,
+    principal: &Principal<'_>,
+    app: Option<&App>,
+    resource: &str,
+    requested: Option<&serde_json::Value>,
+) -> serde_json::Value {
     let now = crate::now();
-    let roles: Vec<&String> = match app {
-        Some(app) => client
-            .roles
-            .iter()
-            .filter(|(api, role)| app.identifier_uri.trim_end_matches('/').eq_ignore_ascii_case(api.trim_end_matches('/')) && app.roles.contains(role))
-            .map(|(_, role)| role)
-            .collect(),
-        None => Vec::new(),
-    };
-    let oid = client.object_id();
+    let tenant = &directory.tenant_id;
+    let roles = app.map(|a| directory.granted_roles(principal.roles, a)).unwrap_or_default();
     let mut claims = serde_json::json!({
         "tid": tenant,
-        "oid": oid,
-        "sub": oid,
+        "oid": principal.object_id,
+        "sub": principal.object_id,
         "idtyp": "app",
         "iat": now,
         "nbf": now,
-        "exp": now + lifetime,
+        "exp": now + directory.token_lifetime_secs,
         "uti": uuid::Uuid::new_v4().simple().to_string(),
     });
     let map = claims.as_object_mut().expect("claims object");
     if app.is_some_and(|a| a.access_token_version == 2) {
         map.insert("aud".into(), app.map(|a| a.app_id.clone()).into());
         map.insert("iss".into(), format!("{}/{tenant}/v2.0", state.base_url).into());
-        map.insert("azp".into(), client.client_id.clone().into());
-        map.insert("azpacr".into(), acr.into());
+        map.insert("azp".into(), principal.app_id.into());
+        map.insert("azpacr".into(), principal.acr.into());
         map.insert("ver".into(), "2.0".into());
     } else {
         map.insert("aud".into(), app.map(|a| a.identifier_uri.clone()).unwrap_or_else(|| resource.to_owned()).into());
         map.insert("iss".into(), format!("https://sts.windows.net/{tenant}/").into());
-        map.insert("appid".into(), client.client_id.clone().into());
-        map.insert("appidacr".into(), acr.into());
+        map.insert("appid".into(), principal.app_id.into());
+        map.insert("appidacr".into(), principal.acr.into());
         map.insert("ver".into(), "1.0".into());
     }
     if !roles.is_empty() {
-        map.insert("roles".into(), roles.into_iter().cloned().collect::<Vec<_>>().into());
+        map.insert("roles".into(), roles.into());
+    }
+    let acrs = requested_acrs(requested);
+    if !acrs.is_empty() {
+        map.insert("acrs".into(), acrs.into());
     }
     claims
+}
+
+/// The authentication context values a claims request asks for:
+/// `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}` (or `"values":[...]`).
+fn requested_acrs(requested: Option<&serde_json::Value>) -> Vec<String> {
+    let Some(acrs) = requested.and_then(|r| r.get("access_token")).and_then(|a| a.get("acrs")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = acrs.get("value").and_then(|v| v.as_str()).map(str::to_owned).into_iter().collect();
+    if let Some(values) = acrs.get("values").and_then(|v| v.as_array()) {
+        out.extend(values.iter().filter_map(|v| v.as_str()).map(str::to_owned));
+    }
+    out
 }
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.

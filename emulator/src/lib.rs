@@ -17,15 +17,18 @@
 //! ```
 #![warn(missing_docs)]
 
-mod assertion;
+pub(crate) mod assertion;
 pub mod directory;
 mod entra;
 pub mod faults;
 mod issuer;
+mod tls;
+mod weather;
 
-pub use directory::Directory;
+pub use directory::{Directory, ModelError};
 pub use faults::{Fault, FaultAction};
 pub use issuer::Issuer;
+pub use tls::TlsMaterial;
 
 use axum::Router;
 use axum::body::Body;
@@ -76,6 +79,33 @@ pub(crate) struct AppState {
     pub faults: Mutex<faults::Faults>,
     pub discovery_override: Mutex<Option<String>>,
     pub tokens_issued: AtomicU64,
+    /// The authentication context (`acrs`) the weather API demands, if any.
+    pub weather_challenge: Mutex<Option<String>>,
+    /// The JSON-lines request log file, if asked for.
+    pub log_file: Option<Mutex<std::fs::File>>,
+}
+
+/// How to serve.
+///
+/// ```
+/// use entra_token_emulator::{EmulatorOptions, TlsMaterial};
+/// let options = EmulatorOptions { tls: Some(TlsMaterial::generate().unwrap()), ..EmulatorOptions::default() };
+/// assert_eq!(options.addr.ip().to_string(), "127.0.0.1");
+/// ```
+#[derive(Clone, Debug)]
+pub struct EmulatorOptions {
+    /// Where to listen: loopback and an ephemeral port by default.
+    pub addr: SocketAddr,
+    /// Serve https with this certificate (clients trust its CA); plain http when absent.
+    pub tls: Option<TlsMaterial>,
+    /// Append every request, as one JSON object per line, to this file.
+    pub request_log_file: Option<std::path::PathBuf>,
+}
+
+impl Default for EmulatorOptions {
+    fn default() -> Self {
+        EmulatorOptions { addr: SocketAddr::from(([127, 0, 0, 1], 0)), tls: None, request_log_file: None }
+    }
 }
 
 /// A running emulator. It stops when dropped.
@@ -93,22 +123,45 @@ impl Emulator {
 
     /// Starts on the given address.
     pub async fn start_on(directory: Directory, addr: SocketAddr) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
+        Self::start_with(directory, EmulatorOptions { addr, ..EmulatorOptions::default() }).await
+    }
+
+    /// Starts with the given options (address, https, request log file).
+    pub async fn start_with(directory: Directory, options: EmulatorOptions) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(options.addr).await?;
         let addr = listener.local_addr()?;
+        let log_file = match &options.request_log_file {
+            Some(path) => Some(Mutex::new(std::fs::OpenOptions::new().create(true).append(true).open(path)?)),
+            None => None,
+        };
+        let scheme = if options.tls.is_some() { "https" } else { "http" };
         let state = Arc::new(AppState {
             directory: RwLock::new(directory),
             issuer: Issuer::new(),
-            base_url: format!("http://{addr}"),
+            base_url: format!("{scheme}://{addr}"),
             log: Mutex::new(Vec::new()),
             faults: Mutex::new(faults::Faults::default()),
             discovery_override: Mutex::new(None),
             tokens_issued: AtomicU64::new(0),
+            weather_challenge: Mutex::new(None),
+            log_file,
         });
         let app = router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).with_graceful_shutdown(async { let _ = rx.await; }).await;
-        });
+        match &options.tls {
+            None => {
+                tokio::spawn(async move {
+                    let _ = axum::serve(listener, app).with_graceful_shutdown(async { let _ = rx.await; }).await;
+                });
+            }
+            Some(material) => {
+                let config = material.server_config().map_err(std::io::Error::other)?;
+                let listener = tls::TlsListener::new(listener, config)?;
+                tokio::spawn(async move {
+                    let _ = axum::serve(listener, app).with_graceful_shutdown(async { let _ = rx.await; }).await;
+                });
+            }
+        }
         Ok(Emulator { state, addr, shutdown: Some(tx) })
     }
 
@@ -162,6 +215,17 @@ impl Emulator {
         change(&mut self.state.directory.write().expect("directory lock"));
     }
 
+    /// The protected weather API's forecast URL (`GET`, bearer token with `Weather.Read`).
+    pub fn weather_url(&self) -> String {
+        format!("{}/weather/forecast", self.url())
+    }
+
+    /// Makes the weather API demand the authentication context `acrs` (a claims challenge)
+    /// until cleared with `None`.
+    pub fn set_weather_claims_challenge(&self, acrs: Option<&str>) {
+        *self.state.weather_challenge.lock().unwrap_or_else(|e| e.into_inner()) = acrs.map(str::to_owned);
+    }
+
     /// The issuer (its JWKS and public key validate the tokens).
     pub fn jwks(&self) -> serde_json::Value {
         self.state.issuer.jwks()
@@ -180,12 +244,14 @@ fn router(state: Arc<AppState>) -> Router {
     let admin = Router::new()
         .route("/_emulator/health", get(|| async { "ok" }))
         .route("/_emulator/requests", get(admin_requests).delete(admin_clear_requests))
-        .route("/_emulator/faults", post(admin_add_fault).delete(admin_clear_faults));
+        .route("/_emulator/faults", post(admin_add_fault).delete(admin_clear_faults))
+        .route("/_emulator/weather/claims-challenge", post(weather::set_challenge).delete(weather::clear_challenge));
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(entra::token))
         .route("/{tenant}/v2.0/.well-known/openid-configuration", get(entra::openid_configuration))
         .route("/{tenant}/discovery/v2.0/keys", get(entra::jwks))
         .route("/common/discovery/instance", get(entra::instance_discovery))
+        .route("/weather/forecast", get(weather::forecast))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .merge(admin)
         .with_state(state)
@@ -263,8 +329,17 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
             Response::builder().status(StatusCode::OK).header("content-type", "application/json").body(Body::from_stream(stream)).expect("response")
         }
     };
-    if let Some(e) = state.log.lock().expect("log lock").get_mut(index) {
+    let finished = state.log.lock().unwrap_or_else(|e| e.into_inner()).get_mut(index).map(|e| {
         e.status = response.status().as_u16();
+        e.clone()
+    });
+    if let (Some(file), Some(entry)) = (&state.log_file, finished) {
+        use std::io::Write;
+        if let Ok(mut line) = serde_json::to_vec(&entry) {
+            line.push(b'\n');
+            // One write per line keeps lines whole when several requests finish at once.
+            let _ = file.lock().unwrap_or_else(|e| e.into_inner()).write_all(&line);
+        }
     }
     response
 }
