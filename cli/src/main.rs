@@ -2,13 +2,16 @@
 
 use clap::{Parser, Subcommand};
 use entra_token::{
-    Authority, CertificateInput, CertificateOptions, ClientOptions, ClientCertificate, ClientSecretCredential, ClientCertificateCredential, DynTokenCredential,
-    Env, TokenRequest,
+    Authority, CacheOptions, CertificateInput, CertificateOptions, ClientCertificate, ClientCertificateCredential, ClientOptions, ClientSecretCredential,
+    DynTokenCredential, Env, TokenCache, TokenRequest,
 };
 use entra_token_emulator::directory::{self, Directory};
-use entra_token_emulator::Emulator;
+use entra_token_emulator::{Emulator, EmulatorOptions, TlsMaterial};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 #[derive(Parser)]
 #[command(name = "entra-token", version, about = "Microsoft Entra ID tokens for applications, and a local Entra emulator")]
@@ -21,15 +24,31 @@ struct Cli {
 enum Command {
     /// Run the demo on the embedded emulator (no Azure needed).
     Demo,
-    /// Serve the local Entra ID emulator on loopback until interrupted.
-    Emulate {
-        /// Port to listen on (0 picks a free one).
-        #[arg(long, default_value_t = 0)]
-        port: u16,
-        /// Directory file (JSON); the built-in directory when absent.
-        #[arg(long)]
-        config: Option<std::path::PathBuf>,
-    },
+    /// Serve the local Entra ID emulator and the protected weather API on loopback until interrupted.
+    Emulate(EmulateArgs),
+}
+
+#[derive(clap::Args)]
+struct EmulateArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Directory file (TOML, or JSON when the name does not end in .toml); the built-in directory when absent.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Serve https with a generated local CA (msal, azure-identity and msal-node need https).
+    #[arg(long)]
+    https: bool,
+    /// Where the CA and server certificate are kept, so a CA trusted once stays valid
+    /// [default: <temp dir>/entra-token-emulator-tls].
+    #[arg(long)]
+    tls_dir: Option<PathBuf>,
+    /// Print the CA certificate (PEM), generating it in --tls-dir if needed, and exit.
+    #[arg(long)]
+    print_ca: bool,
+    /// Append every request to this file as one JSON object per line.
+    #[arg(long)]
+    log: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -44,7 +63,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Demo => demo().await,
-            Command::Emulate { port, config } => emulate(port, config).await,
+            Command::Emulate(args) => emulate(args).await,
         }
     });
     match result {
@@ -56,19 +75,38 @@ fn main() -> ExitCode {
     }
 }
 
-async fn emulate(port: u16, config: Option<std::path::PathBuf>) -> Result<ExitCode, String> {
-    let directory = match config {
-        Some(path) => {
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            serde_json::from_str::<Directory>(&text).map_err(|e| format!("{}: {e}", path.display()))?
-        }
+async fn emulate(args: EmulateArgs) -> Result<ExitCode, String> {
+    let tls_dir = args.tls_dir.clone().unwrap_or_else(|| std::env::temp_dir().join("entra-token-emulator-tls"));
+    if args.print_ca {
+        let material = TlsMaterial::load_or_generate(&tls_dir)?;
+        print!("{}", material.ca_pem());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let directory = match &args.config {
+        Some(path) => Directory::from_file(path).map_err(|e| e.to_string())?,
         None => Directory::default(),
     };
-    let emulator = Emulator::start_on(directory, std::net::SocketAddr::from(([127, 0, 0, 1], port))).await.map_err(|e| format!("cannot listen on port {port}: {e}"))?;
-    println!("entra-token emulator listening on {}", emulator.url());
-    println!("export AZURE_AUTHORITY_HOST={}", emulator.url());
+    let tls = if args.https { Some(TlsMaterial::load_or_generate(&tls_dir)?) } else { None };
+    let options = EmulatorOptions { addr: SocketAddr::from(([127, 0, 0, 1], args.port)), tls, request_log_file: args.log.clone() };
+    let emulator = Emulator::start_with(directory, options).await.map_err(|e| format!("cannot listen on port {}: {e}", args.port))?;
+    let url = emulator.url();
+    println!("entra-token emulator listening on {url} (tenant {})", emulator.tenant_id());
+    println!("# Point clients at it (the authority host replaces https://login.microsoftonline.com):");
+    println!("export AZURE_AUTHORITY_HOST={url}");
     println!("export AZURE_TENANT_ID={}", emulator.tenant_id());
-    println!("# request log: GET {}/_emulator/requests; faults: POST {}/_emulator/faults", emulator.url(), emulator.url());
+    if args.https {
+        let ca = tls_dir.join("ca.pem");
+        println!("# Trust its CA (Python requests, Node, and Rust/OpenSSL clients):");
+        println!("export REQUESTS_CA_BUNDLE={}", ca.display());
+        println!("export NODE_EXTRA_CA_CERTS={}", ca.display());
+        println!("export SSL_CERT_FILE={}", ca.display());
+    }
+    println!("# Protected API: GET {} (bearer token for api://weather/.default with Weather.Read)", emulator.weather_url());
+    println!("# Admin: GET/DELETE {url}/_emulator/requests, POST/DELETE {url}/_emulator/faults, POST/DELETE {url}/_emulator/weather/claims-challenge");
+    if let Some(log) = &args.log {
+        println!("# Request log (JSON lines): {}", log.display());
+    }
+    println!("# ready");
     tokio::signal::ctrl_c().await.map_err(|e| format!("waiting for Ctrl-C failed: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -76,66 +114,95 @@ async fn emulate(port: u16, config: Option<std::path::PathBuf>) -> Result<ExitCo
 struct Row {
     flow: &'static str,
     credential: String,
+    cache: &'static str,
     outcome: String,
+    api: String,
     roles: String,
     millis: u128,
+}
+
+struct DemoStep {
+    flow: &'static str,
+    name: &'static str,
+    credential: Arc<dyn DynTokenCredential>,
+    /// The weather API status this step must end with (`None`: the token request must fail).
+    expect_api: Option<u16>,
 }
 
 async fn demo() -> Result<ExitCode, String> {
     let emulator = Emulator::start(Directory::default()).await.map_err(|e| format!("cannot start the emulator: {e}"))?;
     let tenant = emulator.tenant_id();
+    // A cache of the demo's own, so its hit/miss column counts only these calls.
+    let cache = Arc::new(TokenCache::new(CacheOptions::default()));
     let options = ClientOptions {
         authority: Some(Authority::entra(emulator.url()).map_err(|e| e.to_string())?),
         env: Env::from_pairs(Vec::<(String, String)>::new()),
+        cache: Some(cache.clone()),
         ..ClientOptions::default()
     };
-    println!("entra-token demo: a local Entra ID emulator at {} (tenant {tenant}); no Azure needed.\n", emulator.url());
+    println!("entra-token demo: a local Entra ID emulator and the protected weather API at {} (tenant {tenant}); no Azure needed.\n", emulator.url());
 
     let cert_pem = format!("{}{}", directory::CERT_A_PEM, include_str!("../../tests/fixtures/cert-a.key"));
     let cert = ClientCertificate::from_pem(cert_pem.as_bytes()).map_err(|e| format!("demo certificate: {e}"))?;
-    let credentials: Vec<(&'static str, String, Box<dyn DynTokenCredential>)> = vec![
-        (
-            "client credentials",
-            "secret (weather-client)".into(),
-            Box::new(ClientSecretCredential::with_options(&tenant, directory::WEATHER_CLIENT_ID, directory::WEATHER_CLIENT_SECRET, options.clone()).map_err(|e| e.to_string())?),
-        ),
-        (
-            "client credentials",
-            "certificate (weather-cert-client)".into(),
-            Box::new(
+    let secret_client: Arc<dyn DynTokenCredential> =
+        Arc::new(ClientSecretCredential::with_options(&tenant, directory::WEATHER_CLIENT_ID, directory::WEATHER_CLIENT_SECRET, options.clone()).map_err(|e| e.to_string())?);
+    let steps = vec![
+        DemoStep { flow: "client credentials", name: "secret (weather-client)", credential: secret_client.clone(), expect_api: Some(200) },
+        DemoStep { flow: "client credentials", name: "secret (weather-client), again", credential: secret_client, expect_api: Some(200) },
+        DemoStep {
+            flow: "client credentials",
+            name: "certificate (weather-cert-client)",
+            credential: Arc::new(
                 ClientCertificateCredential::new(&tenant, directory::CERT_CLIENT_ID, CertificateInput::Loaded(cert), CertificateOptions { client: options.clone(), ..Default::default() })
                     .map_err(|e| e.to_string())?,
             ),
-        ),
-        (
-            "client credentials",
-            "secret (no-role-client)".into(),
-            Box::new(ClientSecretCredential::with_options(&tenant, directory::NO_ROLE_CLIENT_ID, directory::NO_ROLE_CLIENT_SECRET, options.clone()).map_err(|e| e.to_string())?),
-        ),
-        (
-            "client credentials",
-            "secret (wrong secret)".into(),
-            Box::new(ClientSecretCredential::with_options(&tenant, directory::WEATHER_CLIENT_ID, "not-the-secret", options.clone()).map_err(|e| e.to_string())?),
-        ),
+            expect_api: Some(200),
+        },
+        DemoStep {
+            flow: "client credentials",
+            name: "secret (no-role-client)",
+            credential: Arc::new(ClientSecretCredential::with_options(&tenant, directory::NO_ROLE_CLIENT_ID, directory::NO_ROLE_CLIENT_SECRET, options.clone()).map_err(|e| e.to_string())?),
+            expect_api: Some(403),
+        },
+        DemoStep {
+            flow: "client credentials",
+            name: "secret (wrong secret)",
+            credential: Arc::new(ClientSecretCredential::with_options(&tenant, directory::WEATHER_CLIENT_ID, "not-the-secret", options.clone()).map_err(|e| e.to_string())?),
+            expect_api: None,
+        },
     ];
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| format!("http client: {e}"))?;
     let request = TokenRequest::new([format!("{}/.default", directory::WEATHER_API)]);
     let mut rows = Vec::new();
     let mut all_expected = true;
-    for (i, (flow, name, credential)) in credentials.iter().enumerate() {
+    for step in &steps {
         let started = Instant::now();
-        let result = credential.get_token_boxed(&request).await;
-        let millis = started.elapsed().as_millis();
-        let (outcome, roles) = match result {
-            Ok(token) => ("token issued".to_owned(), roles_of(token.token().expose_secret())),
-            Err(e) => (format!("{} AADSTS{}", e.kind_code(), e.aadsts_code().unwrap_or(0)), "-".to_owned()),
+        let hits_before = cache.stats().hits;
+        let result = step.credential.get_token_boxed(&request).await;
+        let cache_column = if cache.stats().hits > hits_before { "hit" } else { "miss" };
+        let (outcome, api, roles, api_status) = match result {
+            Ok(token) => {
+                let status = call_weather(&http, &emulator.weather_url(), token.token().expose_secret()).await;
+                let api = status.as_ref().map(|s| s.to_string()).unwrap_or_else(|e| e.clone());
+                ("issued".to_owned(), api, roles_of(token.token().expose_secret()), status.ok())
+            }
+            Err(e) => (format!("{} AADSTS{}", e.kind_code(), e.aadsts_code().unwrap_or(0)), "-".to_owned(), "-".to_owned(), None),
         };
-        // The last credential is meant to fail; the others must succeed.
-        all_expected &= (i == credentials.len() - 1) != outcome.starts_with("token");
-        rows.push(Row { flow, credential: name.clone(), outcome, roles, millis });
+        all_expected &= api_status == step.expect_api;
+        rows.push(Row { flow: step.flow, credential: step.name.into(), cache: cache_column, outcome, api, roles, millis: started.elapsed().as_millis() });
     }
     print_table(&rows);
-    println!("\nThe weather API, managed identity and cache columns join this table as those issues land.");
+    println!("\nThe second call is served from the cache; the client without the Weather.Read role gets 403 from the API.");
+    if !all_expected {
+        println!("\nSome rows did not end as expected (200, 200, 200, 403, refused).");
+    }
     Ok(if all_expected { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+async fn call_weather(http: &reqwest::Client, url: &str, token: &str) -> Result<u16, String> {
+    let response = http.get(url).bearer_auth(token).send().await.map_err(|e| format!("API unreachable: {e}"))?;
+    Ok(response.status().as_u16())
 }
 
 fn roles_of(jwt: &str) -> String {
@@ -152,13 +219,17 @@ fn roles_of(jwt: &str) -> String {
 }
 
 fn print_table(rows: &[Row]) {
-    let headers = ["flow", "credential", "outcome", "roles", "ms"];
-    let cells: Vec<[String; 5]> = rows.iter().map(|r| [r.flow.to_owned(), r.credential.clone(), r.outcome.clone(), r.roles.clone(), r.millis.to_string()]).collect();
-    let widths: Vec<usize> = (0..5).map(|i| cells.iter().map(|c| c[i].len()).chain([headers[i].len()]).max().unwrap_or(0)).collect();
-    let line = |c: [&str; 5]| c.iter().zip(&widths).map(|(s, w)| format!("{s:<w$}")).collect::<Vec<_>>().join("  ");
-    println!("{}", line(headers));
+    const N: usize = 7;
+    let headers = ["flow", "credential", "cache", "token", "API", "roles", "ms"];
+    let cells: Vec<[String; N]> = rows
+        .iter()
+        .map(|r| [r.flow.to_owned(), r.credential.clone(), r.cache.to_owned(), r.outcome.clone(), r.api.clone(), r.roles.clone(), r.millis.to_string()])
+        .collect();
+    let widths: Vec<usize> = (0..N).map(|i| cells.iter().map(|c| c[i].len()).chain([headers[i].len()]).max().unwrap_or(0)).collect();
+    let line = |c: Vec<&str>| c.iter().zip(&widths).map(|(s, w)| format!("{s:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_owned();
+    println!("{}", line(headers.to_vec()));
     println!("{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
     for c in &cells {
-        println!("{}", line([&c[0], &c[1], &c[2], &c[3], &c[4]]));
+        println!("{}", line(c.iter().map(String::as_str).collect()));
     }
 }

@@ -12,13 +12,116 @@ fn demo_exits_zero_and_prints_the_table() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "demo failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let header = stdout.lines().find(|l| l.starts_with("flow")).expect("a table header");
-    for column in ["credential", "outcome", "roles", "ms"] {
+    for column in ["credential", "cache", "token", "API", "roles", "ms"] {
         assert!(header.contains(column), "{header}");
     }
-    assert_eq!(stdout.matches("token issued").count(), 3, "{stdout}");
-    assert!(stdout.contains("Weather.Read"), "{stdout}");
-    assert!(stdout.contains("AADSTS7000215"), "{stdout}");
+    let rows: Vec<Vec<&str>> = stdout.lines().filter(|l| l.starts_with("client credentials")).map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect()).collect();
+    assert_eq!(rows.len(), 5, "{stdout}");
+    // cache, token, API status, roles per row.
+    let summary: Vec<(&str, &str, &str, &str)> = rows.iter().map(|r| (r[2], r[3], r[4], r[5])).collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("miss", "issued", "200", "Weather.Read"),
+            ("hit", "issued", "200", "Weather.Read"),
+            ("miss", "issued", "200", "Weather.Read"),
+            ("miss", "issued", "403", "(none)"),
+            ("miss", "authentication_failed AADSTS7000215", "-", "-"),
+        ],
+        "{stdout}"
+    );
     assert!(!stdout.contains("emulator-weather-client-secret"), "the demo must not print secrets");
+}
+
+/// A running `entra-token emulate`, killed on drop.
+struct Emulate {
+    child: std::process::Child,
+    env: std::collections::HashMap<String, String>,
+}
+
+impl Drop for Emulate {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn emulate(args: &[&std::ffi::OsStr]) -> Emulate {
+    use std::io::BufRead;
+    let mut child = entra_token().arg("emulate").args(args).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut env = std::collections::HashMap::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if line == "# ready" {
+            return Emulate { child, env };
+        }
+        if let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
+            env.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    panic!("emulate ended before it was ready: {:?}", child.wait());
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("entra-token-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn emulate_over_https_prints_the_environment_and_logs_json_lines() {
+    let dir = temp_dir("https");
+    let (tls_dir, log) = (dir.join("tls"), dir.join("requests.jsonl"));
+    let ca = entra_token().args(["emulate", "--print-ca", "--tls-dir"]).arg(&tls_dir).output().unwrap();
+    assert!(ca.status.success());
+    let ca_pem = String::from_utf8(ca.stdout).unwrap();
+    assert!(ca_pem.starts_with("-----BEGIN CERTIFICATE-----"), "{ca_pem}");
+
+    let running = emulate(&["--https".as_ref(), "--tls-dir".as_ref(), tls_dir.as_os_str(), "--log".as_ref(), log.as_os_str()]);
+    let host = &running.env["AZURE_AUTHORITY_HOST"];
+    assert!(host.starts_with("https://127.0.0.1:"), "{host}");
+    assert_eq!(running.env["AZURE_TENANT_ID"], "11111111-1111-4111-8111-111111111111");
+    assert_eq!(std::fs::read_to_string(&running.env["NODE_EXTRA_CA_CERTS"]).unwrap(), ca_pem, "the printed CA is the one served");
+    assert_eq!(running.env["REQUESTS_CA_BUNDLE"], running.env["NODE_EXTRA_CA_CERTS"]);
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let status = runtime.block_on(async {
+        let http = reqwest::Client::builder().tls_certs_only([reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap()]).build().unwrap();
+        http.get(format!("{host}/{}/v2.0/.well-known/openid-configuration", running.env["AZURE_TENANT_ID"])).send().await.unwrap().status().as_u16()
+    });
+    assert_eq!(status, 200);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let line: serde_json::Value = serde_json::from_str(logged.lines().next().expect("one logged request")).unwrap();
+    assert_eq!(line["path"], "/11111111-1111-4111-8111-111111111111/v2.0/.well-known/openid-configuration");
+    assert_eq!(line["status"], 200);
+}
+
+#[test]
+fn emulate_serves_a_toml_config() {
+    let dir = temp_dir("toml");
+    let path = dir.join("directory.toml");
+    std::fs::write(&path, "tenant_id = \"aaaaaaaa-0000-4000-8000-000000000001\"\n").unwrap();
+    let running = emulate(&["--config".as_ref(), path.as_os_str()]);
+    assert_eq!(running.env["AZURE_TENANT_ID"], "aaaaaaaa-0000-4000-8000-000000000001");
+    assert!(running.env["AZURE_AUTHORITY_HOST"].starts_with("http://127.0.0.1:"));
+}
+
+#[test]
+fn emulate_with_a_bad_toml_config_names_the_place() {
+    let dir = temp_dir("bad-toml");
+    let path = dir.join("directory.toml");
+    std::fs::write(
+        &path,
+        "tenant_id = \"aaaaaaaa-0000-4000-8000-000000000001\"\n[[apps]]\napp_id = \"aaaaaaaa-0000-4000-8000-000000000002\"\nidentifier_uri = \"api://a\"\nroles = [\"R\"]\n[[clients]]\nclient_id = \"aaaaaaaa-0000-4000-8000-000000000003\"\nsecrets = [\"s\"]\nroles = [{ api = \"api://a\", role = \"W\" }]\n",
+    )
+    .unwrap();
+    let out = entra_token().args(["emulate", "--config"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("directory.toml: clients[0].roles[0]: role 'W' is not defined by app 'api://a'"), "{stderr}");
 }
 
 #[test]
@@ -30,8 +133,7 @@ fn unknown_command_exits_with_usage_error() {
 
 #[test]
 fn emulate_with_a_bad_config_names_the_file() {
-    let dir = std::env::temp_dir().join(format!("entra-token-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("bad-json");
     let path = dir.join("directory.json");
     std::fs::write(&path, r#"{"tenant_id": "t", "colour": "blue"}"#).unwrap();
     let out = entra_token().args(["emulate", "--config"]).arg(&path).output().unwrap();
