@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test suite: Rust now; Python and Node join as their packages land.
-# Usage: ./test.sh        (from a fresh clone; it installs what it needs)
+# Runs every test suite: Rust (unit, integration, doc), then Microsoft's own Python and Node
+# libraries against the emulator. Python and Node binding tests join as those packages land.
+# Usage: ./test.sh        (from a fresh clone; it installs what it needs into target/)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -8,10 +9,23 @@ cd "$(dirname "$0")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-if ! command -v cargo >/dev/null; then
-  echo "test.sh: cargo is required (https://rustup.rs)" >&2
-  exit 1
-fi
+for tool in cargo python3 node npm; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "test.sh: $tool is required (Rust from https://rustup.rs, Python 3.9+, Node 20+)" >&2
+    exit 1
+  fi
+done
 
 echo "== Rust: build, unit, integration and doc tests =="
 cargo test --workspace --locked --exclude entra-token-bench
+# The Python and Node suites drive the binary exactly as a user runs it.
+export ENTRA_TOKEN_BIN="$CARGO_TARGET_DIR/debug/entra-token"
+
+echo "== Python: msal and azure-identity against the emulator =="
+venv="$CARGO_TARGET_DIR/venv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/interop/python/requirements.txt
+"$venv/bin/python" -m pytest -q tests/interop/python
+
+echo "== Node: @azure/msal-node and @azure/identity against the emulator =="
+(cd tests/interop/node && npm ci --no-audit --no-fund --loglevel=error && npm test --silent)

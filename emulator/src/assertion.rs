@@ -47,7 +47,12 @@ pub fn verify(jwt: &str, client_id: &str, certs: &[RegisteredCert], expected_pat
     let signature = URL_SAFE_NO_PAD.decode(s).map_err(|_| malformed("signature is not base64url"))?;
 
     let alg = header.get("alg").and_then(|v| v.as_str()).unwrap_or("");
-    let thumb = |name: &str| header.get(name).and_then(|v| v.as_str()).and_then(|t| URL_SAFE_NO_PAD.decode(t).ok());
+    // Entra accepts thumbprints in base64url or standard base64, padded or not: MSAL Python
+    // (through PyJWT) sends standard padded base64.
+    let thumb = |name: &str| {
+        let t = header.get(name).and_then(|v| v.as_str())?.trim_end_matches('=');
+        URL_SAFE_NO_PAD.decode(t).or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(t)).ok()
+    };
     let key_not_found = || (700027, format!("AADSTS700027: Client assertion failed signature validation. Key was not found for the thumbprint in the assertion header (client {client_id})."));
     let cert = if let Some(t) = thumb("x5t#S256") {
         certs.iter().find(|c| c.sha256 == t).ok_or_else(key_not_found)?
@@ -57,7 +62,11 @@ pub fn verify(jwt: &str, client_id: &str, certs: &[RegisteredCert], expected_pat
         return Err((700027, "AADSTS700027: Client assertion contains no x5t or x5t#S256 header.".into()));
     };
     if let Some(x5c) = header.get("x5c") {
-        let leaf = x5c.as_array().and_then(|a| a.first()).and_then(|v| v.as_str()).and_then(|b| STANDARD.decode(b).ok());
+        // MSAL Python keeps the PEM line breaks inside x5c entries; Entra ignores them.
+        let leaf = x5c.as_array().and_then(|a| a.first()).and_then(|v| v.as_str()).and_then(|b| {
+            let compact: String = b.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            STANDARD.decode(compact).ok()
+        });
         if leaf.as_deref() != Some(cert.der.as_slice()) || Certificate::from_der(&cert.der).is_err() {
             return Err((700027, "AADSTS700027: The x5c leaf certificate does not match the thumbprint.".into()));
         }
@@ -83,7 +92,8 @@ pub fn verify(jwt: &str, client_id: &str, certs: &[RegisteredCert], expected_pat
     if !aud_path.eq_ignore_ascii_case(expected_path) {
         return Err((700212, format!("AADSTS700212: Client assertion audience {:?} is not the token endpoint.", text("aud"))));
     }
-    let number = |k: &str| claims.get(k).and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
+    // NumericDate may have a fraction (MSAL Python sends `1795878784.37`).
+    let number = |k: &str| claims.get(k).and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))).map(|f| f as i64);
     let exp = number("exp").ok_or_else(|| malformed("no exp"))?;
     if exp + SKEW < now {
         return Err((700024, format!("AADSTS700024: Client assertion is not within its valid time range. Current time: {now}, assertion valid until: {exp}.")));
