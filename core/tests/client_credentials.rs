@@ -330,3 +330,40 @@ async fn empty_and_invalid_inputs_fail_before_any_request() {
     }
     assert!(emu.requests().is_empty());
 }
+
+/// The weather API's claims challenge, answered the way an app would: read the challenge,
+/// request a token with those claims (bypassing the cached one), retry. CAE is on, so the claims
+/// the client sends merge the challenge with the `cp1` capability.
+#[tokio::test]
+async fn a_claims_challenge_from_the_api_is_satisfied_by_a_fresh_token() {
+    use base64::Engine;
+    let emulator = emulator().await;
+    let (options, _) = options(&emulator);
+    let credential = ClientSecretCredential::with_options(&emulator.tenant_id(), WEATHER_CLIENT_ID, WEATHER_CLIENT_SECRET, options).unwrap();
+    let request = TokenRequest::new([WEATHER_SCOPE]).with_cae(true);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap();
+    let call = |token: entra_token::AccessToken| {
+        let request = http.get(emulator.weather_url()).bearer_auth(token.token().expose_secret());
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned()))
+        }
+    };
+
+    let first = credential.get_token(&request).await.unwrap();
+    assert_eq!(call(first.clone()).await.0, 200);
+    emulator.set_weather_claims_challenge(Some("c1"));
+    let (status, challenge) = call(credential.get_token(&request).await.unwrap()).await;
+    assert_eq!(status, 401, "the cached token lacks the authentication context");
+    let encoded = challenge.unwrap().split("claims=\"").nth(1).unwrap().trim_end_matches('"').to_owned();
+    let claims = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded).unwrap()).unwrap();
+
+    let fresh = credential.get_token(&request.clone().with_claims(claims)).await.unwrap();
+    assert!(!fresh.same_instance(&first), "a claims request never comes from the cache");
+    let sent = token_requests(&emulator).last().unwrap().form_value("claims").unwrap().to_owned();
+    let sent: serde_json::Value = serde_json::from_str(&sent).unwrap();
+    assert_eq!(sent["access_token"]["acrs"]["value"], "c1", "{sent}");
+    assert_eq!(sent["access_token"]["xms_cc"]["values"], serde_json::json!(["cp1"]), "{sent}");
+    assert_eq!(call(fresh).await.0, 200);
+}
