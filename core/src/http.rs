@@ -141,6 +141,9 @@ pub(crate) enum ClientKind {
     Default,
     /// Never through a proxy (IMDS and other link-local or loopback identity endpoints).
     NoProxy,
+    /// Service Fabric: no proxy, and the server certificate is trusted only when its SHA-1
+    /// thumbprint is this one (the cluster's certificate is self-signed).
+    PinnedSha1([u8; 20]),
 }
 
 static RUNTIME: OnceLock<String> = OnceLock::new();
@@ -182,8 +185,20 @@ fn shared_client(kind: ClientKind, options: &HttpOptions) -> Result<reqwest::Cli
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(options.connect_timeout)
         .pool_idle_timeout(Duration::from_secs(90));
-    if kind == ClientKind::NoProxy {
-        builder = builder.no_proxy();
+    match kind {
+        ClientKind::Default => {}
+        ClientKind::NoProxy => builder = builder.no_proxy(),
+        ClientKind::PinnedSha1(thumbprint) => {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let verifier = Arc::new(PinnedVerifier { thumbprint, provider: provider.clone() });
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| format!("TLS configuration: {e}"))?
+                .dangerous()
+                .with_custom_certificate_verifier(verifier)
+                .with_no_client_auth();
+            builder = builder.no_proxy().tls_backend_preconfigured(config);
+        }
     }
     if let Some(pem) = &options.extra_root_certificates_pem {
         for cert in reqwest::Certificate::from_pem_bundle(pem).map_err(|e| format!("extra root certificates: {e}"))? {
@@ -195,12 +210,60 @@ fn shared_client(kind: ClientKind, options: &HttpOptions) -> Result<reqwest::Cli
     Ok(client)
 }
 
+/// Accepts exactly the server certificate whose SHA-1 thumbprint is pinned, as Service Fabric's
+/// managed identity endpoint requires (its certificate chains to no public root). Handshake
+/// signatures are still verified, so the server must hold the pinned certificate's key.
+#[derive(Debug)]
+struct PinnedVerifier {
+    thumbprint: [u8; 20],
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for PinnedVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        use sha1::Digest;
+        if sha1::Sha1::digest(end_entity.as_ref()).as_slice() == self.thumbprint {
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General("the server certificate's SHA-1 thumbprint is not IDENTITY_SERVER_THUMBPRINT".into()))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 /// Which header carries our request id: Entra's token endpoint reads `client-request-id`,
 /// managed identity endpoints `x-ms-client-request-id` (what every peer sends them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RequestIdHeader {
     Entra,
-    #[allow(dead_code, reason = "the managed identity sources (next) send it")]
     ManagedIdentity,
 }
 

@@ -35,7 +35,8 @@ pub use certificate::ClientCertificate;
 pub use clock::{Clock, ManualClock, RecordingSleeper, SleepFuture, Sleeper, SystemClock, TokioSleeper};
 pub use credential::{
     AssertionCallback, AssertionContext, CertificateInput, CertificateOptions, ClientAssertionCredential, ClientCertificateCredential, ClientOptions,
-    ClientSecretCredential,
+    ClientSecretCredential, AppServiceApiVersion, ManagedIdentityCredential, ManagedIdentityOptions, ManagedIdentitySource, ManagedIdentitySourceKind,
+    UserAssignedId, managed_identity_environment,
 };
 pub use env::Env;
 pub use error::{BoxError, Error, Result, ServiceError, SharedError};

@@ -21,7 +21,6 @@ pub(crate) struct TokenResponse {
     pub refresh_on: Option<u64>,
     pub token_type: String,
     /// The whole JSON body, for sources that must check more fields (Arc's identity echo).
-    #[allow(dead_code, reason = "read by the managed identity sources (next)")]
     pub body: Value,
 }
 

@@ -4,10 +4,15 @@ mod client_assertion;
 mod client_certificate;
 mod client_secret;
 mod confidential;
+mod managed_identity;
 
 pub use client_assertion::{AssertionCallback, AssertionContext, ClientAssertionCredential};
 pub use client_certificate::{CertificateInput, CertificateOptions, ClientCertificateCredential};
 pub use client_secret::ClientSecretCredential;
+pub use managed_identity::{
+    AppServiceApiVersion, ManagedIdentityCredential, ManagedIdentityOptions, ManagedIdentitySource, ManagedIdentitySourceKind, UserAssignedId,
+    managed_identity_environment,
+};
 pub(crate) use confidential::Confidential;
 
 use crate::authority::Authority;
