@@ -49,6 +49,16 @@ struct EmulateArgs {
     /// Append every request to this file as one JSON object per line.
     #[arg(long)]
     log: Option<PathBuf>,
+    /// Which Azure host's managed identity variables to print: imds, app_service, azure_ml,
+    /// cloud_shell, azure_arc or service_fabric (needs --https). All endpoints are served.
+    #[arg(long, default_value = "imds")]
+    managed_identity: String,
+    /// The emulated host (its system-assigned identity is the one served).
+    #[arg(long, default_value = directory::DEFAULT_HOST)]
+    host: String,
+    /// The identity endpoints' secret (IDENTITY_HEADER / MSI_SECRET); random when absent.
+    #[arg(long)]
+    identity_header: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -87,7 +97,21 @@ async fn emulate(args: EmulateArgs) -> Result<ExitCode, String> {
         None => Directory::default(),
     };
     let tls = if args.https { Some(TlsMaterial::load_or_generate(&tls_dir)?) } else { None };
-    let options = EmulatorOptions { addr: SocketAddr::from(([127, 0, 0, 1], args.port)), tls, request_log_file: args.log.clone() };
+    const SOURCES: [&str; 6] = ["imds", "app_service", "azure_ml", "cloud_shell", "azure_arc", "service_fabric"];
+    if !SOURCES.contains(&args.managed_identity.as_str()) {
+        return Err(format!("--managed-identity {:?} is not one of {}", args.managed_identity, SOURCES.join(", ")));
+    }
+    if args.managed_identity == "service_fabric" && !args.https {
+        return Err("--managed-identity service_fabric needs --https (Service Fabric clients pin the server certificate)".into());
+    }
+    let options = EmulatorOptions {
+        addr: SocketAddr::from(([127, 0, 0, 1], args.port)),
+        tls,
+        request_log_file: args.log.clone(),
+        host: args.host.clone(),
+        identity_header: args.identity_header.clone(),
+        arc_key_directory: None,
+    };
     let emulator = Emulator::start_with(directory, options).await.map_err(|e| format!("cannot listen on port {}: {e}", args.port))?;
     let url = emulator.url();
     println!("entra-token emulator listening on {url} (tenant {})", emulator.tenant_id());
@@ -100,6 +124,13 @@ async fn emulate(args: EmulateArgs) -> Result<ExitCode, String> {
         println!("export REQUESTS_CA_BUNDLE={}", ca.display());
         println!("export NODE_EXTRA_CA_CERTS={}", ca.display());
         println!("export SSL_CERT_FILE={}", ca.display());
+    }
+    println!("# Managed identity ({}; --managed-identity picks another host type):", args.managed_identity);
+    for (name, value) in emulator.managed_identity_env(&args.managed_identity).unwrap_or_default() {
+        println!("export {name}={value}");
+    }
+    if args.managed_identity == "azure_arc" {
+        println!("# Arc key files are written to {} (the client's Arc key directory)", emulator.arc_key_directory().display());
     }
     println!("# Protected API: GET {} (bearer token for api://weather/.default with Weather.Read)", emulator.weather_url());
     println!("# Admin: GET/DELETE {url}/_emulator/requests, POST/DELETE {url}/_emulator/faults, POST/DELETE {url}/_emulator/weather/claims-challenge");

@@ -85,6 +85,7 @@ fn emulate_over_https_prints_the_environment_and_logs_json_lines() {
     assert_eq!(running.env["AZURE_TENANT_ID"], "11111111-1111-4111-8111-111111111111");
     assert_eq!(std::fs::read_to_string(&running.env["NODE_EXTRA_CA_CERTS"]).unwrap(), ca_pem, "the printed CA is the one served");
     assert_eq!(running.env["REQUESTS_CA_BUNDLE"], running.env["NODE_EXTRA_CA_CERTS"]);
+    assert_eq!(&running.env["AZURE_POD_IDENTITY_AUTHORITY_HOST"], host, "IMDS-style managed identity by default");
 
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -104,8 +105,10 @@ fn emulate_serves_a_toml_config() {
     let dir = temp_dir("toml");
     let path = dir.join("directory.toml");
     std::fs::write(&path, "tenant_id = \"aaaaaaaa-0000-4000-8000-000000000001\"\n").unwrap();
-    let running = emulate(&["--config".as_ref(), path.as_os_str()]);
+    let running = emulate(&["--config".as_ref(), path.as_os_str(), "--managed-identity".as_ref(), "app_service".as_ref(), "--identity-header".as_ref(), "h1".as_ref()]);
     assert_eq!(running.env["AZURE_TENANT_ID"], "aaaaaaaa-0000-4000-8000-000000000001");
+    assert_eq!(running.env["IDENTITY_HEADER"], "h1");
+    assert!(running.env["IDENTITY_ENDPOINT"].ends_with("/msi/token"));
     assert!(running.env["AZURE_AUTHORITY_HOST"].starts_with("http://127.0.0.1:"));
 }
 

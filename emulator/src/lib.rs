@@ -22,6 +22,7 @@ pub mod directory;
 mod entra;
 pub mod faults;
 mod issuer;
+mod managed_identity;
 mod tls;
 mod weather;
 
@@ -83,6 +84,18 @@ pub(crate) struct AppState {
     pub weather_challenge: Mutex<Option<String>>,
     /// The JSON-lines request log file, if asked for.
     pub log_file: Option<Mutex<std::fs::File>>,
+    /// The emulated host whose identities the managed identity endpoints serve.
+    pub host: String,
+    /// `IDENTITY_HEADER` / `MSI_SECRET`: the secret the identity endpoints expect.
+    pub identity_header: String,
+    /// Where Arc's challenge writes its key files.
+    pub arc_key_directory: std::path::PathBuf,
+    /// Secrets handed out through Arc key files.
+    pub arc_secrets: Mutex<std::collections::HashSet<String>>,
+    /// The host-side token cache of the managed identity endpoints: (object id, resource) to (token, expiry).
+    pub mi_cache: Mutex<std::collections::HashMap<(String, String), (String, u64)>>,
+    /// SHA-1 thumbprint (hex) of the https server certificate, which Service Fabric clients pin.
+    pub server_thumbprint_sha1: Option<String>,
 }
 
 /// How to serve.
@@ -100,11 +113,25 @@ pub struct EmulatorOptions {
     pub tls: Option<TlsMaterial>,
     /// Append every request, as one JSON object per line, to this file.
     pub request_log_file: Option<std::path::PathBuf>,
+    /// The emulated host: its system-assigned identity and the user-assigned ones attached to it
+    /// are what the managed identity endpoints serve.
+    pub host: String,
+    /// The secret identity endpoints expect (`IDENTITY_HEADER`, `MSI_SECRET`); random when `None`.
+    pub identity_header: Option<String>,
+    /// Where Azure Arc's challenge writes key files; a fresh temporary directory when `None`.
+    pub arc_key_directory: Option<std::path::PathBuf>,
 }
 
 impl Default for EmulatorOptions {
     fn default() -> Self {
-        EmulatorOptions { addr: SocketAddr::from(([127, 0, 0, 1], 0)), tls: None, request_log_file: None }
+        EmulatorOptions {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls: None,
+            request_log_file: None,
+            host: directory::DEFAULT_HOST.into(),
+            identity_header: None,
+            arc_key_directory: None,
+        }
     }
 }
 
@@ -113,6 +140,8 @@ pub struct Emulator {
     state: Arc<AppState>,
     addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The Arc key directory when the emulator made it (removed on drop).
+    owned_arc_directory: Option<std::path::PathBuf>,
 }
 
 impl Emulator {
@@ -135,6 +164,10 @@ impl Emulator {
             None => None,
         };
         let scheme = if options.tls.is_some() { "https" } else { "http" };
+        let arc_key_directory = options
+            .arc_key_directory
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("entra-token-emulator-arc-{}-{}", std::process::id(), addr.port())));
         let state = Arc::new(AppState {
             directory: RwLock::new(directory),
             issuer: Issuer::new(),
@@ -145,6 +178,12 @@ impl Emulator {
             tokens_issued: AtomicU64::new(0),
             weather_challenge: Mutex::new(None),
             log_file,
+            host: options.host.clone(),
+            identity_header: options.identity_header.clone().unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string()),
+            arc_key_directory,
+            arc_secrets: Mutex::new(Default::default()),
+            mi_cache: Mutex::new(Default::default()),
+            server_thumbprint_sha1: options.tls.as_ref().map(|t| t.server_thumbprint_sha1()),
         });
         let app = router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -162,7 +201,8 @@ impl Emulator {
                 });
             }
         }
-        Ok(Emulator { state, addr, shutdown: Some(tx) })
+        let owned_arc_directory = options.arc_key_directory.is_none().then(|| state.arc_key_directory.clone());
+        Ok(Emulator { state, addr, shutdown: Some(tx), owned_arc_directory })
     }
 
     /// The base URL, such as `http://127.0.0.1:50123`; use it as the authority host.
@@ -226,6 +266,47 @@ impl Emulator {
         *self.state.weather_challenge.lock().unwrap_or_else(|e| e.into_inner()) = acrs.map(str::to_owned);
     }
 
+    /// The secret the identity endpoints expect (`IDENTITY_HEADER`, `MSI_SECRET`).
+    pub fn identity_header(&self) -> &str {
+        &self.state.identity_header
+    }
+
+    /// Where the Azure Arc endpoint writes its key files (a client's expected key directory).
+    pub fn arc_key_directory(&self) -> &std::path::Path {
+        &self.state.arc_key_directory
+    }
+
+    /// The environment variables an Azure host of this kind sets, pointing at this emulator:
+    /// `source` is `imds`, `app_service`, `azure_ml`, `cloud_shell`, `azure_arc` or
+    /// `service_fabric` (the last only when serving https). `None` for other names.
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// let emulator = entra_token_emulator::Emulator::start(Default::default()).await?;
+    /// for (name, value) in emulator.managed_identity_env("app_service").unwrap() {
+    ///     println!("export {name}={value}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn managed_identity_env(&self, source: &str) -> Option<Vec<(String, String)>> {
+        let url = self.url();
+        let header = self.identity_header().to_owned();
+        let pairs: Vec<(&str, String)> = match source {
+            "imds" => vec![("AZURE_POD_IDENTITY_AUTHORITY_HOST", url.to_owned())],
+            "app_service" => vec![("IDENTITY_ENDPOINT", format!("{url}/msi/token")), ("IDENTITY_HEADER", header)],
+            "azure_ml" => vec![("MSI_ENDPOINT", format!("{url}/ml/msi/token")), ("MSI_SECRET", header)],
+            "cloud_shell" => vec![("MSI_ENDPOINT", format!("{url}/cloudshell/oauth2/token"))],
+            "azure_arc" => vec![("IDENTITY_ENDPOINT", format!("{url}/arc/metadata/identity/oauth2/token")), ("IMDS_ENDPOINT", url.to_owned())],
+            "service_fabric" => vec![
+                ("IDENTITY_ENDPOINT", format!("{url}/servicefabric/metadata/identity/oauth2/token")),
+                ("IDENTITY_HEADER", header),
+                ("IDENTITY_SERVER_THUMBPRINT", self.state.server_thumbprint_sha1.clone()?),
+            ],
+            _ => return None,
+        };
+        Some(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    }
+
     /// The issuer (its JWKS and public key validate the tokens).
     pub fn jwks(&self) -> serde_json::Value {
         self.state.issuer.jwks()
@@ -236,6 +317,9 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(dir) = &self.owned_arc_directory {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
@@ -252,6 +336,13 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/{tenant}/discovery/v2.0/keys", get(entra::jwks))
         .route("/common/discovery/instance", get(entra::instance_discovery))
         .route("/weather/forecast", get(weather::forecast))
+        .route("/metadata/identity/oauth2/token", get(managed_identity::imds))
+        .route("/metadata/identity/oauth2/token/", get(managed_identity::imds))
+        .route("/msi/token", get(managed_identity::app_service))
+        .route("/ml/msi/token", get(managed_identity::machine_learning))
+        .route("/cloudshell/oauth2/token", post(managed_identity::cloud_shell))
+        .route("/arc/metadata/identity/oauth2/token", get(managed_identity::azure_arc))
+        .route("/servicefabric/metadata/identity/oauth2/token", get(managed_identity::service_fabric))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .merge(admin)
         .with_state(state)

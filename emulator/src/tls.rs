@@ -75,6 +75,14 @@ impl TlsMaterial {
         Ok(material)
     }
 
+    /// SHA-1 thumbprint (hex, upper case) of the server certificate, as Service Fabric's
+    /// `IDENTITY_SERVER_THUMBPRINT` gives it.
+    pub fn server_thumbprint_sha1(&self) -> String {
+        use sha1::Digest;
+        let der = CertificateDer::from_pem_slice(self.server_cert_pem.as_bytes()).map(|c| c.to_vec()).unwrap_or_default();
+        sha1::Sha1::digest(&der).iter().map(|b| format!("{b:02X}")).collect()
+    }
+
     /// The CA certificate clients must trust, PEM.
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
