@@ -36,7 +36,7 @@ pub use clock::{Clock, ManualClock, RecordingSleeper, SleepFuture, Sleeper, Syst
 pub use credential::{
     AssertionCallback, AssertionContext, CertificateInput, CertificateOptions, ClientAssertionCredential, ClientCertificateCredential, ClientOptions,
     ClientSecretCredential, AppServiceApiVersion, ManagedIdentityCredential, ManagedIdentityOptions, ManagedIdentitySource, ManagedIdentitySourceKind,
-    UserAssignedId, managed_identity_environment,
+    UserAssignedId, WorkloadIdentityCredential, WorkloadIdentityOptions, managed_identity_environment, token_exchange_audience,
 };
 pub use env::Env;
 pub use error::{BoxError, Error, Result, ServiceError, SharedError};

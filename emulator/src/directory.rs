@@ -54,6 +54,21 @@ pub const USER_ASSIGNED_OBJECT_ID: &str = "77777777-7777-4777-8777-777777777777"
 pub const USER_ASSIGNED_RESOURCE_ID: &str =
     "/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/emulator/providers/Microsoft.ManagedIdentity/userAssignedIdentities/weather-reader";
 
+/// The audience of tokens exchanged for app tokens (federated credentials).
+pub const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
+/// The app id of Entra's token exchange app, the `aud` of managed identity tokens for it.
+pub const TOKEN_EXCHANGE_APP_ID: &str = "fb60f99c-7a34-4190-8149-302f77469936";
+/// The issuer of the workload tokens the emulator mints (`POST /_emulator/workload-token`),
+/// standing in for a Kubernetes cluster's OIDC issuer.
+pub const WORKLOAD_ISSUER: &str = "https://workload-issuer.emulator.local/";
+/// The service account subject the built-in workload client trusts.
+pub const WORKLOAD_SUBJECT: &str = "system:serviceaccount:default:weather";
+/// Client id of the built-in client that authenticates with workload identity federation.
+pub const WORKLOAD_CLIENT_ID: &str = "88888888-8888-4888-8888-888888888888";
+/// Client id of the built-in client whose federated credential is the system-assigned managed
+/// identity of [`DEFAULT_HOST`] (managed identity as federated credential).
+pub const FIC_CLIENT_ID: &str = "12121212-1212-4121-8121-121212121212";
+
 /// The test certificate registered for [`CERT_CLIENT_ID`] (public part only).
 pub const CERT_A_PEM: &str = include_str!("../../tests/fixtures/cert-a.pem");
 
@@ -142,9 +157,32 @@ pub struct Client {
     /// Accepted certificates: PEM text, or in a file, a path relative to that file.
     #[serde(default)]
     pub certificates: Vec<String>,
+    /// Federated identity credentials: external tokens accepted as this client's assertion
+    /// (workload identity, a managed identity as federated credential).
+    #[serde(default)]
+    pub federated_credentials: Vec<FederatedCredential>,
     /// App roles granted.
     #[serde(default)]
     pub roles: Vec<RoleAssignment>,
+}
+
+/// A federated identity credential: a token with this issuer, subject and audience may stand
+/// in for the client's secret. `{authority}` and `{tenant}` in `issuer` are replaced by the
+/// emulator's base URL and tenant id, so a managed identity token of this emulator can match.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FederatedCredential {
+    /// The token's `iss`, such as [`WORKLOAD_ISSUER`] or `{authority}/{tenant}/v2.0`.
+    pub issuer: String,
+    /// The token's `sub`: a Kubernetes service account, or a managed identity's object id.
+    pub subject: String,
+    /// Accepted `aud` values.
+    #[serde(default = "default_fic_audiences")]
+    pub audiences: Vec<String>,
+}
+
+fn default_fic_audiences() -> Vec<String> {
+    vec![TOKEN_EXCHANGE_AUDIENCE.into()]
 }
 
 impl Client {
@@ -246,6 +284,7 @@ impl Default for Directory {
                 app("Azure Resource Manager", "797f4846-ba00-4fd7-ba43-dac1f8f63013", "https://management.azure.com", &[]),
                 app("Microsoft Graph", "00000003-0000-0000-c000-000000000000", "https://graph.microsoft.com", &[]),
                 app("Azure Storage", "e406a681-f3d4-42a8-90b6-c2b029497af1", "https://storage.azure.com", &[]),
+                App { access_token_version: 2, ..app("AAD Token Exchange", TOKEN_EXCHANGE_APP_ID, TOKEN_EXCHANGE_AUDIENCE, &[]) },
             ],
             clients: vec![
                 Client {
@@ -253,6 +292,7 @@ impl Default for Directory {
                     name: "weather-client".into(),
                     secrets: vec![WEATHER_CLIENT_SECRET.into()],
                     certificates: vec![],
+                    federated_credentials: vec![],
                     roles: read(),
                 },
                 Client {
@@ -260,6 +300,7 @@ impl Default for Directory {
                     name: "weather-cert-client".into(),
                     secrets: vec![],
                     certificates: vec![CERT_A_PEM.into()],
+                    federated_credentials: vec![],
                     roles: read(),
                 },
                 Client {
@@ -267,7 +308,25 @@ impl Default for Directory {
                     name: "no-role-client".into(),
                     secrets: vec![NO_ROLE_CLIENT_SECRET.into()],
                     certificates: vec![],
+                    federated_credentials: vec![],
                     roles: vec![],
+                },
+                Client {
+                    client_id: WORKLOAD_CLIENT_ID.into(),
+                    name: "workload-client".into(),
+                    secrets: vec![],
+                    certificates: vec![],
+                    federated_credentials: vec![FederatedCredential { issuer: WORKLOAD_ISSUER.into(), subject: WORKLOAD_SUBJECT.into(), audiences: default_fic_audiences() }],
+                    roles: read(),
+                },
+                Client {
+                    client_id: FIC_CLIENT_ID.into(),
+                    name: "managed-identity-fic-client".into(),
+                    secrets: vec![],
+                    certificates: vec![],
+                    // The subject is the system-assigned identity's object id, filled in below.
+                    federated_credentials: vec![FederatedCredential { issuer: "{authority}/{tenant}/v2.0".into(), subject: String::new(), audiences: default_fic_audiences() }],
+                    roles: read(),
                 },
             ],
             managed_identities: vec![
@@ -296,6 +355,10 @@ impl Default for Directory {
             token_lifetime_secs: default_lifetime(),
         };
         directory.fill_derived_ids();
+        let system_object_id = directory.managed_identities[0].object_id.clone();
+        if let Some(client) = directory.clients.iter_mut().find(|c| c.client_id == FIC_CLIENT_ID) {
+            client.federated_credentials[0].subject = system_object_id;
+        }
         directory
     }
 }
@@ -411,8 +474,13 @@ impl Directory {
         }
         for (i, client) in self.clients.iter().enumerate() {
             claim_id(&client.client_id, format!("clients[{i}].client_id"))?;
-            if client.secrets.is_empty() && client.certificates.is_empty() {
-                return Err(ModelError::new(format!("clients[{i}]"), "has neither secrets nor certificates, so it could never authenticate"));
+            if client.secrets.is_empty() && client.certificates.is_empty() && client.federated_credentials.is_empty() {
+                return Err(ModelError::new(format!("clients[{i}]"), "has no secrets, certificates or federated credentials, so it could never authenticate"));
+            }
+            for (j, fic) in client.federated_credentials.iter().enumerate() {
+                if fic.issuer.is_empty() || fic.subject.is_empty() || fic.audiences.is_empty() {
+                    return Err(ModelError::new(format!("clients[{i}].federated_credentials[{j}]"), "issuer, subject and audiences must all be given"));
+                }
             }
             for (j, pem) in client.certificates.iter().enumerate() {
                 crate::assertion::RegisteredCert::from_pem(pem)

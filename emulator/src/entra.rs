@@ -93,11 +93,17 @@ pub(crate) async fn token(State(state): State<Arc<AppState>>, Path(tenant): Path
             if field("client_assertion_type") != Some(JWT_BEARER) {
                 return entra_error(StatusCode::BAD_REQUEST, "invalid_request", 50027, "AADSTS50027: client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.", &headers);
             }
-            let certs: Vec<RegisteredCert> = client.certificates.iter().filter_map(|p| RegisteredCert::from_pem(p).ok()).collect();
-            let expected_path = format!("/{tenant}/oauth2/v2.0/token");
-            if let Err((code, description)) = assertion::verify(jwt, &client.client_id, &certs, &expected_path, crate::now() as i64) {
-                let status = if code == 700027 { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_REQUEST };
-                return entra_error(status, "invalid_client", code, &description, &headers);
+            if is_federated(&state, jwt) {
+                if let Err((code, description)) = verify_federated(&state, &directory, client, jwt) {
+                    return entra_error(StatusCode::BAD_REQUEST, "invalid_client", code, &description, &headers);
+                }
+            } else {
+                let certs: Vec<RegisteredCert> = client.certificates.iter().filter_map(|p| RegisteredCert::from_pem(p).ok()).collect();
+                let expected_path = format!("/{tenant}/oauth2/v2.0/token");
+                if let Err((code, description)) = assertion::verify(jwt, &client.client_id, &certs, &expected_path, crate::now() as i64) {
+                    let status = if code == 700027 { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_REQUEST };
+                    return entra_error(status, "invalid_client", code, &description, &headers);
+                }
             }
             "2"
         }
@@ -137,6 +143,53 @@ pub(crate) async fn token(State(state): State<Arc<AppState>>, Path(tenant): Path
         "access_token": state.issuer.sign(&claims),
     }))
     .into_response()
+}
+
+fn jwt_part(jwt: &str, index: usize) -> Option<serde_json::Value> {
+    use base64::Engine;
+    let part = jwt.split('.').nth(index)?;
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).ok()?).ok()
+}
+
+/// An assertion signed by the emulator's own key (a managed identity token or a minted
+/// workload token) rather than by a client certificate: it is checked against the client's
+/// federated credentials.
+fn is_federated(state: &AppState, jwt: &str) -> bool {
+    jwt_part(jwt, 0).is_some_and(|h| h.get("x5t").is_none() && h.get("x5t#S256").is_none() && h.get("kid").and_then(|k| k.as_str()) == Some(state.issuer.kid.as_str()))
+}
+
+fn verify_federated(state: &AppState, directory: &Directory, client: &crate::directory::Client, jwt: &str) -> Result<(), (u32, String)> {
+    use base64::Engine;
+    use rsa::signature::Verifier;
+    let malformed = || (50027, "AADSTS50027: JWT token is invalid or malformed.".to_owned());
+    let claims = jwt_part(jwt, 1).ok_or_else(malformed)?;
+    let (input, signature) = jwt.rsplit_once('.').ok_or_else(malformed)?;
+    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature).map_err(|_| malformed())?;
+    let signature = rsa::pkcs1v15::Signature::try_from(signature.as_slice()).map_err(|_| malformed())?;
+    let key = rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(state.issuer.public_key().clone());
+    if key.verify(input.as_bytes(), &signature).is_err() {
+        return Err((700027, "AADSTS700027: Client assertion failed signature validation.".into()));
+    }
+    let text = |k: &str| claims.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let (iss, sub, aud) = (text("iss"), text("sub"), text("aud"));
+    let now = crate::now() as i64;
+    if claims.get("exp").and_then(|v| v.as_f64()).is_none_or(|exp| (exp as i64) < now) {
+        return Err((700024, "AADSTS700024: Client assertion is not within its valid time range.".into()));
+    }
+    let expand = |issuer: &str| issuer.replace("{authority}", &state.base_url).replace("{tenant}", &directory.tenant_id);
+    let candidates: Vec<_> = client.federated_credentials.iter().filter(|f| expand(&f.issuer) == iss).collect();
+    if candidates.is_empty() {
+        return Err((700211, format!("AADSTS700211: No matching federated identity record found for presented assertion issuer '{iss}'.")));
+    }
+    // A managed identity token's aud is the token exchange app's id; it matches its URI.
+    let audience_matches = |accepted: &str| accepted == aud || directory.app_for_resource(accepted).is_some_and(|a| a.app_id.eq_ignore_ascii_case(&aud));
+    if !candidates.iter().any(|f| f.subject == sub && f.audiences.iter().any(|a| audience_matches(a))) {
+        return Err((
+            70021,
+            format!("AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: '{iss}'. Assertion Subject: '{sub}'. Assertion Audience: '{aud}'."),
+        ));
+    }
+    Ok(())
 }
 
 /// Who a token is issued to: a confidential client or a managed identity.

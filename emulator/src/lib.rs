@@ -307,6 +307,13 @@ impl Emulator {
         Some(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
     }
 
+    /// A workload token, as a Kubernetes cluster projects into a pod: issuer
+    /// [`directory::WORKLOAD_ISSUER`], this subject and audience, living `lifetime_secs` from
+    /// now (negative for an already expired one).
+    pub fn workload_token(&self, subject: &str, audience: &str, lifetime_secs: i64) -> String {
+        workload_token(&self.state, subject, audience, lifetime_secs)
+    }
+
     /// The issuer (its JWKS and public key validate the tokens).
     pub fn jwks(&self) -> serde_json::Value {
         self.state.issuer.jwks()
@@ -329,6 +336,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/_emulator/health", get(|| async { "ok" }))
         .route("/_emulator/requests", get(admin_requests).delete(admin_clear_requests))
         .route("/_emulator/faults", post(admin_add_fault).delete(admin_clear_faults))
+        .route("/_emulator/workload-token", post(admin_workload_token))
         .route("/_emulator/weather/claims-challenge", post(weather::set_challenge).delete(weather::clear_challenge));
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(entra::token))
@@ -346,6 +354,45 @@ fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .merge(admin)
         .with_state(state)
+}
+
+fn workload_token(state: &AppState, subject: &str, audience: &str, lifetime_secs: i64) -> String {
+    let now = now() as i64;
+    state.issuer.sign(&serde_json::json!({
+        "iss": directory::WORKLOAD_ISSUER,
+        "sub": subject,
+        "aud": audience,
+        "iat": now,
+        "nbf": now.min(now + lifetime_secs),
+        "exp": now + lifetime_secs,
+        "jti": uuid::Uuid::new_v4().to_string(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct WorkloadTokenRequest {
+    #[serde(default = "default_workload_subject")]
+    subject: String,
+    #[serde(default = "default_workload_audience")]
+    audience: String,
+    #[serde(default = "default_workload_lifetime")]
+    lifetime_secs: i64,
+}
+
+fn default_workload_subject() -> String {
+    directory::WORKLOAD_SUBJECT.into()
+}
+fn default_workload_audience() -> String {
+    directory::TOKEN_EXCHANGE_AUDIENCE.into()
+}
+fn default_workload_lifetime() -> i64 {
+    3600
+}
+
+/// `POST /_emulator/workload-token`: `{"subject", "audience", "lifetime_secs"}` (all optional).
+async fn admin_workload_token(State(state): State<Arc<AppState>>, axum::Json(request): axum::Json<WorkloadTokenRequest>) -> Response {
+    let token = workload_token(&state, &request.subject, &request.audience, request.lifetime_secs);
+    axum::Json(serde_json::json!({"token": token})).into_response()
 }
 
 async fn admin_requests(State(state): State<Arc<AppState>>) -> Response {

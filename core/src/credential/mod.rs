@@ -4,11 +4,13 @@ mod client_assertion;
 mod client_certificate;
 mod client_secret;
 mod confidential;
+mod federated;
 mod managed_identity;
 
 pub use client_assertion::{AssertionCallback, AssertionContext, ClientAssertionCredential};
 pub use client_certificate::{CertificateInput, CertificateOptions, ClientCertificateCredential};
 pub use client_secret::ClientSecretCredential;
+pub use federated::{WorkloadIdentityCredential, WorkloadIdentityOptions, token_exchange_audience};
 pub use managed_identity::{
     AppServiceApiVersion, ManagedIdentityCredential, ManagedIdentityOptions, ManagedIdentitySource, ManagedIdentitySourceKind, UserAssignedId,
     managed_identity_environment,
