@@ -228,3 +228,47 @@ async fn request_log_file_has_one_json_object_per_request() {
     assert_eq!(summary, vec![(token_path.clone(), 200), ("/weather/forecast".into(), 200), (token_path, 401)]);
     std::fs::remove_file(&path).ok();
 }
+
+/// The identity endpoints refuse what the real ones refuse, in each source's own error shape.
+#[tokio::test]
+async fn managed_identity_endpoints_check_headers_and_api_versions_like_the_real_ones() {
+    let emulator = Emulator::start(Directory::default()).await.unwrap();
+    let http = client();
+    let get = |path: &str, headers: &[(&str, &str)]| {
+        let mut request = http.get(format!("{}{path}", emulator.url()));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), serde_json::from_str::<serde_json::Value>(&response.text().await.unwrap()).unwrap())
+        }
+    };
+    let header = emulator.identity_header().to_owned();
+    let (status, body) = get("/metadata/identity/oauth2/token?api-version=2017-01-01&resource=https://vault.azure.net", &[("metadata", "true")]).await;
+    assert_eq!(status, 400);
+    assert!(body["error_description"].as_str().unwrap().contains("Invalid api-version"), "IMDS: flat error: {body}");
+
+    let (status, body) = get("/msi/token?api-version=2019-08-01&resource=https://vault.azure.net", &[("x-identity-header", "wrong")]).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["statusCode"], 401, "App Service: statusCode/message/correlationId: {body}");
+    assert!(body["correlationId"].is_string());
+
+    let (status, body) = get("/msi/token?api-version=2019-08-01&resource=https://vault.azure.net&client_id=99999999-9999-4999-8999-999999999999", &[("x-identity-header", &header)]).await;
+    assert_eq!(status, 400);
+    assert!(body["message"].as_str().unwrap().contains("Identity not found"), "{body}");
+
+    let (status, body) = get("/servicefabric/metadata/identity/oauth2/token?api-version=2019-07-01-preview&resource=https://vault.azure.net", &[]).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "SecretHeaderNotFound", "Service Fabric: nested error: {body}");
+
+    let (status, body) = get("/msi/token?api-version=2019-08-01&resource=api://nowhere", &[("x-identity-header", &header)]).await;
+    assert_eq!(status, 400);
+    assert!(body["message"].as_str().unwrap().contains("AADSTS500011"), "{body}");
+
+    // The same token comes back until it nears expiry, as a real host's cache does.
+    let path = "/msi/token?api-version=2019-08-01&resource=https://vault.azure.net";
+    let (first, second) = (get(path, &[("x-identity-header", &header)]).await.1, get(path, &[("x-identity-header", &header)]).await.1);
+    assert_eq!(first["access_token"], second["access_token"]);
+    assert!(first["expires_on"].is_string(), "App Service sends expires_on as a string");
+}

@@ -12,11 +12,16 @@ export function entraTokenBinary() {
 }
 
 export const fixtures = path.join(root, "tests", "fixtures");
+// The secret the emulator's App Service endpoint expects (IDENTITY_HEADER on a real host).
+export const IDENTITY_HEADER = "interop-identity-header";
+const MI_VARS = ["AZURE_POD_IDENTITY_AUTHORITY_HOST", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT", "IDENTITY_SERVER_THUMBPRINT"];
 
 export async function startEmulator() {
   const tlsDir = process.env.ENTRA_TOKEN_TLS_DIR;
   if (!tlsDir) throw new Error("run through run-tests.mjs (npm test), which trusts the emulator's CA");
-  const child = spawn(entraTokenBinary(), ["emulate", "--https", "--tls-dir", tlsDir], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(entraTokenBinary(), ["emulate", "--https", "--tls-dir", tlsDir, "--identity-header", IDENTITY_HEADER], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const env = {};
   const lines = createInterface({ input: child.stdout });
   for await (const line of lines) {
@@ -37,6 +42,19 @@ export async function startEmulator() {
     },
     async clearRequests() {
       await fetch(`${url}/_emulator/requests`, { method: "DELETE" });
+    },
+    /** Sets the variables an Azure host of this kind sets, pointing at the emulator. */
+    actAsHost(source) {
+      for (const name of MI_VARS) delete process.env[name];
+      if (source === "imds") process.env.AZURE_POD_IDENTITY_AUTHORITY_HOST = url;
+      else {
+        process.env.IDENTITY_ENDPOINT = `${url}/msi/token`;
+        process.env.IDENTITY_HEADER = IDENTITY_HEADER;
+      }
+    },
+    async requestsTo(prefix) {
+      const all = await (await fetch(`${url}/_emulator/requests`)).json();
+      return all.filter((r) => r.path.startsWith(prefix));
     },
     async callWeather(token) {
       return fetch(this.weatherUrl, { headers: { authorization: `Bearer ${token}` } });

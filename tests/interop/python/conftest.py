@@ -13,6 +13,8 @@ import requests
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures"
+# The secret the emulator's App Service endpoint expects (IDENTITY_HEADER on a real host).
+IDENTITY_HEADER = "interop-identity-header"
 
 
 def entra_token_binary() -> str:
@@ -29,6 +31,13 @@ class RunningEmulator:
         self.ca_bundle = env["REQUESTS_CA_BUNDLE"]
         self.log = log
         self.weather_url = f"{self.url}/weather/forecast"
+        # What an Azure host sets, pointing at the emulator.
+        self.imds_env = {"AZURE_POD_IDENTITY_AUTHORITY_HOST": self.url}
+        self.app_service_env = {"IDENTITY_ENDPOINT": f"{self.url}/msi/token", "IDENTITY_HEADER": IDENTITY_HEADER}
+
+    def requests_to(self, path_prefix: str):
+        requests_seen = requests.get(f"{self.url}/_emulator/requests", timeout=10).json()
+        return [r for r in requests_seen if r["path"].startswith(path_prefix)]
 
     def token_requests(self):
         requests_seen = requests.get(f"{self.url}/_emulator/requests", timeout=10).json()
@@ -46,7 +55,7 @@ def emulator():
     work = pathlib.Path(tempfile.mkdtemp(prefix="entra-token-interop-"))
     log = work / "requests.jsonl"
     process = subprocess.Popen(
-        [entra_token_binary(), "emulate", "--https", "--tls-dir", str(work / "tls"), "--log", str(log)],
+        [entra_token_binary(), "emulate", "--https", "--tls-dir", str(work / "tls"), "--log", str(log), "--identity-header", IDENTITY_HEADER],
         stdout=subprocess.PIPE,
         text=True,
     )

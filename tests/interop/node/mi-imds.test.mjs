@@ -1,0 +1,2 @@
+import { managedIdentityTests } from "./managed-identity-cases.mjs";
+managedIdentityTests("imds", "/metadata/identity/oauth2/token");
