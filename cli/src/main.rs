@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use entra_token::{
     Authority, CacheOptions, CertificateInput, CertificateOptions, ClientCertificate, ClientCertificateCredential, ClientOptions, ClientSecretCredential,
-    DynTokenCredential, Env, TokenCache, TokenRequest,
+    ClientAssertionCredential, DynTokenCredential, Env, ManagedIdentityCredential, ManagedIdentityOptions, TokenCache, TokenRequest, UserAssignedId,
 };
 use entra_token_emulator::directory::{self, Directory};
 use entra_token_emulator::{Emulator, EmulatorOptions, TlsMaterial};
@@ -195,6 +195,28 @@ async fn demo() -> Result<ExitCode, String> {
             credential: Arc::new(ClientSecretCredential::with_options(&tenant, directory::NO_ROLE_CLIENT_ID, directory::NO_ROLE_CLIENT_SECRET, options.clone()).map_err(|e| e.to_string())?),
             expect_api: Some(403),
         },
+        // Managed identity: the same code on any Azure host; only the environment differs.
+        DemoStep {
+            flow: "managed identity",
+            name: "system-assigned, IMDS (VM)",
+            credential: Arc::new(managed_identity(&emulator, "imds", None, &options)?),
+            expect_api: Some(200),
+        },
+        DemoStep {
+            flow: "managed identity",
+            name: "user-assigned, App Service",
+            credential: Arc::new(managed_identity(&emulator, "app_service", Some(UserAssignedId::ClientId(directory::USER_ASSIGNED_CLIENT_ID.into())), &options)?),
+            expect_api: Some(200),
+        },
+        DemoStep {
+            flow: "federated (no secret)",
+            name: "app registration via managed identity",
+            credential: Arc::new(
+                ClientAssertionCredential::with_managed_identity(&tenant, directory::FIC_CLIENT_ID, managed_identity(&emulator, "imds", None, &options)?, None, options.clone())
+                    .map_err(|e| e.to_string())?,
+            ),
+            expect_api: Some(200),
+        },
         DemoStep {
             flow: "client credentials",
             name: "secret (wrong secret)",
@@ -224,11 +246,19 @@ async fn demo() -> Result<ExitCode, String> {
         rows.push(Row { flow: step.flow, credential: step.name.into(), cache: cache_column, outcome, api, roles, millis: started.elapsed().as_millis() });
     }
     print_table(&rows);
-    println!("\nThe second call is served from the cache; the client without the Weather.Read role gets 403 from the API.");
+    println!("\nThe second call is served from the cache; the client without the Weather.Read role gets 403 from the API;");
+    println!("managed identity rows differ from each other only in the environment an Azure host would set.");
     if !all_expected {
-        println!("\nSome rows did not end as expected (200, 200, 200, 403, refused).");
+        println!("\nSome rows did not end as expected (the last must be refused, the no-role client gets 403, every other row 200).");
     }
     Ok(if all_expected { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// A managed identity credential configured only by the variables the host type sets.
+fn managed_identity(emulator: &Emulator, host_type: &str, id: Option<UserAssignedId>, options: &ClientOptions) -> Result<ManagedIdentityCredential, String> {
+    let env = emulator.managed_identity_env(host_type).ok_or_else(|| format!("unknown host type {host_type}"))?;
+    let options = ManagedIdentityOptions { user_assigned_id: id, client: ClientOptions { env: Env::from_pairs(env), ..options.clone() }, ..ManagedIdentityOptions::default() };
+    ManagedIdentityCredential::new(options).map_err(|e| e.to_string())
 }
 
 async fn call_weather(http: &reqwest::Client, url: &str, token: &str) -> Result<u16, String> {

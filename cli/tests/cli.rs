@@ -15,18 +15,26 @@ fn demo_exits_zero_and_prints_the_table() {
     for column in ["credential", "cache", "token", "API", "roles", "ms"] {
         assert!(header.contains(column), "{header}");
     }
-    let rows: Vec<Vec<&str>> = stdout.lines().filter(|l| l.starts_with("client credentials")).map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect()).collect();
-    assert_eq!(rows.len(), 5, "{stdout}");
-    // cache, token, API status, roles per row.
-    let summary: Vec<(&str, &str, &str, &str)> = rows.iter().map(|r| (r[2], r[3], r[4], r[5])).collect();
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("---"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect())
+        .collect();
+    // flow, cache, token, API status, roles per row.
+    let summary: Vec<(&str, &str, &str, &str, &str)> = rows.iter().map(|r| (r[0], r[2], r[3], r[4], r[5])).collect();
     assert_eq!(
         summary,
         vec![
-            ("miss", "issued", "200", "Weather.Read"),
-            ("hit", "issued", "200", "Weather.Read"),
-            ("miss", "issued", "200", "Weather.Read"),
-            ("miss", "issued", "403", "(none)"),
-            ("miss", "authentication_failed AADSTS7000215", "-", "-"),
+            ("client credentials", "miss", "issued", "200", "Weather.Read"),
+            ("client credentials", "hit", "issued", "200", "Weather.Read"),
+            ("client credentials", "miss", "issued", "200", "Weather.Read"),
+            ("client credentials", "miss", "issued", "403", "(none)"),
+            ("managed identity", "miss", "issued", "200", "Weather.Read"),
+            ("managed identity", "miss", "issued", "200", "Weather.Read"),
+            ("federated (no secret)", "miss", "issued", "200", "Weather.Read"),
+            ("client credentials", "miss", "authentication_failed AADSTS7000215", "-", "-"),
         ],
         "{stdout}"
     );
