@@ -263,6 +263,8 @@ pub struct TokenCache {
     skew: u64,
     retry_delay: u64,
     hasher: hashbrown::DefaultHashBuilder,
+    /// The process these in-flight fetches belong to; a forked child must not wait on them.
+    owner_pid: std::sync::atomic::AtomicU32,
 }
 
 impl TokenCache {
@@ -280,6 +282,7 @@ impl TokenCache {
             skew: options.expiry_skew.as_secs(),
             retry_delay: options.refresh_retry_delay.as_secs(),
             hasher: hashbrown::DefaultHashBuilder::default(),
+            owner_pid: std::sync::atomic::AtomicU32::new(std::process::id()),
         }
     }
 
@@ -294,7 +297,9 @@ impl TokenCache {
         &self.shards[(hash >> 32) as usize & self.shard_mask]
     }
 
-    fn lookup(&self, key: &KeyView<'_>, now: u64) -> Lookup {
+    /// `fast`: the synchronous path that bindings try first. It counts only its hits, because a
+    /// miss (or a due refresh) sends the caller down the async path, which counts it once.
+    fn lookup(&self, key: &KeyView<'_>, now: u64, fast: bool) -> Lookup {
         let hash = self.hasher.hash_one(key);
         let shard = self.shard(hash);
         let found = {
@@ -314,8 +319,11 @@ impl TokenCache {
             }
             _ => Lookup::Miss,
         };
-        let counter = if matches!(result, Lookup::Miss) { &shard.counters.misses } else { &shard.counters.hits };
-        counter.fetch_add(1, Relaxed);
+        match (&result, fast) {
+            (Lookup::Hit(_), _) | (Lookup::RefreshDue(..), false) => shard.counters.hits.fetch_add(1, Relaxed),
+            (Lookup::Miss, false) => shard.counters.misses.fetch_add(1, Relaxed),
+            _ => 0,
+        };
         result
     }
 
@@ -386,7 +394,28 @@ impl TokenCache {
     }
 
     /// Shares one fetch among every concurrent caller for `key`.
+    /// After `fork()` the child inherits the parent's in-flight fetches, whose I/O lives on the
+    /// parent's runtime and will never finish here: drop them (finished tokens stay cached).
+    fn forget_parent_flights(&self) {
+        let pid = std::process::id();
+        let owner = self.owner_pid.load(Relaxed);
+        if owner != pid && self.owner_pid.compare_exchange(owner, pid, Relaxed, Relaxed).is_ok() && owner != 0 {
+            for shard in self.shards.iter() {
+                shard.inflight.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            }
+            let mut cleared = 0;
+            for shard in self.shards.iter() {
+                let state = shard.state.read().unwrap_or_else(|p| p.into_inner());
+                for slot in state.slots.iter().flatten() {
+                    cleared += usize::from(slot.entry.refreshing.swap(false, Relaxed));
+                }
+            }
+            tracing::debug!(cleared, "forked: forgot the parent's in-flight token requests");
+        }
+    }
+
     async fn single_flight(&self, key: Key, start: impl FnOnce() -> BoxFuture<'static, Result<AccessToken>>) -> Result<AccessToken> {
+        self.forget_parent_flights();
         let hash = self.hasher.hash_one(key.view());
         let shard = self.shard(hash);
         let flight = {
@@ -492,7 +521,7 @@ impl<S: TokenSource> CachedSource<S> {
         }
         let tenant = self.source.resolve_tenant(request).ok()?;
         let scopes = normalise_scopes(request.scopes());
-        match self.cache.lookup(&self.view(request, tenant, &scopes), self.clock.now()) {
+        match self.cache.lookup(&self.view(request, tenant, &scopes), self.clock.now(), true) {
             Lookup::Hit(token) => Some(token),
             _ => None,
         }
@@ -509,7 +538,7 @@ impl<S: TokenSource> CachedSource<S> {
             return fetch_and_store(self.source.clone(), self.cache.clone(), self.clock.clone(), key(view), request.clone()).await;
         }
         let now = self.clock.now();
-        match self.cache.lookup(&view, now) {
+        match self.cache.lookup(&view, now, false) {
             Lookup::Hit(token) => Ok(token),
             Lookup::RefreshDue(token, entry) => {
                 if entry.refreshing.compare_exchange(false, true, Relaxed, Relaxed).is_ok() {

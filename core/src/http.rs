@@ -167,6 +167,8 @@ fn user_agent() -> HeaderValue {
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct ClientKey {
+    /// Clients (their connection pools) belong to one process: a forked child builds its own.
+    pid: u32,
     kind: ClientKind,
     connect_timeout_ms: u128,
     roots: Option<Arc<[u8]>>,
@@ -174,10 +176,21 @@ struct ClientKey {
 
 fn shared_client(kind: ClientKind, options: &HttpOptions) -> Result<reqwest::Client, String> {
     static CLIENTS: OnceLock<Mutex<HashMap<ClientKey, reqwest::Client>>> = OnceLock::new();
-    let key = ClientKey { kind, connect_timeout_ms: options.connect_timeout.as_millis(), roots: options.extra_root_certificates_pem.clone() };
+    let pid = std::process::id();
+    let key = ClientKey { pid, kind, connect_timeout_ms: options.connect_timeout.as_millis(), roots: options.extra_root_certificates_pem.clone() };
     let clients = CLIENTS.get_or_init(Default::default);
-    if let Some(client) = clients.lock().map_err(|_| "client cache poisoned")?.get(&key) {
-        return Ok(client.clone());
+    {
+        let mut clients = clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
+        }
+        // The parent's clients are tied to its runtime: leak them rather than drop them here.
+        clients.retain(|k, c| {
+            if k.pid != pid {
+                std::mem::forget(c.clone());
+            }
+            k.pid == pid
+        });
     }
     // reqwest is built without a default crypto provider so we choose ring (smaller, no cmake).
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -206,7 +219,7 @@ fn shared_client(kind: ClientKind, options: &HttpOptions) -> Result<reqwest::Cli
         }
     }
     let client = builder.build().map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-    clients.lock().map_err(|_| "client cache poisoned")?.insert(key, client.clone());
+    clients.lock().unwrap_or_else(|p| p.into_inner()).insert(key, client.clone());
     Ok(client)
 }
 
@@ -340,17 +353,18 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(when.duration_since(std::time::SystemTime::now()).unwrap_or_default())
 }
 
-/// A client plus the options it was made with.
+/// The options a credential sends with; the shared client itself is looked up per request,
+/// so a forked child never uses its parent's connections.
 #[derive(Clone)]
 pub(crate) struct Http {
-    client: reqwest::Client,
+    kind: ClientKind,
     options: HttpOptions,
 }
 
 impl Http {
     pub fn new(kind: ClientKind, options: HttpOptions, credential: &'static str) -> Result<Self> {
-        let client = shared_client(kind, &options).map_err(|message| Error::Configuration { credential, message })?;
-        Ok(Http { client, options })
+        shared_client(kind, &options).map_err(|message| Error::Configuration { credential, message })?;
+        Ok(Http { kind, options })
     }
 
     /// Sends the request, retrying as `policy` says. Any HTTP status comes back as `Ok`; callers
@@ -359,7 +373,8 @@ impl Http {
     pub async fn send(&self, credential: &'static str, policy: RetryPolicy, request: HttpRequest) -> Result<HttpResponse> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let endpoint = crate::authority::without_query(&request.url);
-        let mut builder = self.client.request(request.method.clone(), request.url.clone()).header(reqwest::header::USER_AGENT, user_agent());
+        let client = shared_client(self.kind, &self.options).map_err(|message| Error::Configuration { credential, message })?;
+        let mut builder = client.request(request.method.clone(), request.url.clone()).header(reqwest::header::USER_AGENT, user_agent());
         builder = match request.request_id_header {
             RequestIdHeader::Entra => builder.header("client-request-id", &request_id).header("return-client-request-id", "true"),
             RequestIdHeader::ManagedIdentity => builder.header("x-ms-client-request-id", &request_id),
@@ -382,7 +397,7 @@ impl Http {
             let remaining = total.saturating_sub(started.elapsed());
             let budget = self.options.attempt_timeout.min(remaining);
             let attempt = prepared.try_clone().ok_or_else(|| Error::Configuration { credential, message: "request body cannot be re-sent".into() })?;
-            let outcome = tokio::time::timeout(budget, self.attempt(attempt)).await;
+            let outcome = tokio::time::timeout(budget, self.attempt(&client, attempt)).await;
             let failure = match outcome {
                 Ok(Ok((status, headers, body))) => {
                     let response = HttpResponse { status, headers, body, request_id: request_id.clone(), endpoint: endpoint.clone(), attempts };
@@ -441,8 +456,8 @@ impl Http {
         (started.elapsed() + delay < total).then_some(delay)
     }
 
-    async fn attempt(&self, request: reqwest::Request) -> Result<(u16, HeaderMap, Vec<u8>), AttemptError> {
-        let mut response = self.client.execute(request).await.map_err(AttemptError::Transport)?;
+    async fn attempt(&self, client: &reqwest::Client, request: reqwest::Request) -> Result<(u16, HeaderMap, Vec<u8>), AttemptError> {
+        let mut response = client.execute(request).await.map_err(AttemptError::Transport)?;
         let status = response.status().as_u16();
         let limit = self.options.max_response_bytes;
         if response.content_length().is_some_and(|n| n > limit as u64) {

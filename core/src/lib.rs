@@ -17,12 +17,14 @@
 pub mod assertion;
 pub mod authority;
 pub mod cache;
+pub mod challenge;
 mod certificate;
 mod clock;
 mod credential;
 mod env;
 mod error;
 pub mod http;
+pub mod runtime;
 pub mod scope;
 mod secret;
 mod token;

@@ -212,3 +212,19 @@ async fn errors_are_shared_by_concurrent_waiters_and_not_cached() {
     emu.clear_faults();
     cred.get_token(&weather()).await.unwrap();
 }
+
+/// What the bindings do: the synchronous lookup first, the async path on a miss. One logical
+/// call must count once.
+#[tokio::test]
+async fn fast_path_then_async_path_counts_one_miss() {
+    let emu = emulator().await;
+    let (options, _) = options(&emu);
+    let cache = options.cache.clone().unwrap();
+    let cred = ClientSecretCredential::with_options(&emu.tenant_id(), WEATHER_CLIENT_ID, WEATHER_CLIENT_SECRET, options).unwrap();
+    let request = TokenRequest::new([WEATHER_SCOPE]);
+    assert!(cred.get_token_cached(&request).is_none());
+    cred.get_token(&request).await.unwrap();
+    assert!(cred.get_token_cached(&request).is_some());
+    let stats = cache.stats();
+    assert_eq!((stats.misses, stats.hits, stats.fetches), (1, 1, 1), "{stats:?}");
+}
