@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test suite: Rust (unit, integration, doc), then Microsoft's own Python and Node
-# libraries against the emulator. Python and Node binding tests join as those packages land.
+# Runs every test suite: Rust (unit, integration, doc), Microsoft's own Python and Node libraries
+# against the emulator, and the Python package's tests. Node binding tests join as that package lands.
 # Usage: ./test.sh        (from a fresh clone; it installs what it needs into target/)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -26,6 +26,12 @@ venv="$CARGO_TARGET_DIR/venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/interop/python/requirements.txt
 "$venv/bin/python" -m pytest -q tests/interop/python
+
+echo "== Python package: build (maturin, dev profile), install, tests =="
+# The dev profile reuses the Rust build above; `pip install ./bindings-python` alone builds release.
+MATURIN_PEP517_ARGS="--profile dev" "$venv/bin/python" -m pip install --quiet --disable-pip-version-check ./bindings-python
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r bindings-python/tests/requirements.txt
+"$venv/bin/python" -m pytest -q bindings-python/tests
 
 echo "== Node: @azure/msal-node and @azure/identity against the emulator =="
 (cd tests/interop/node && npm ci --no-audit --no-fund --loglevel=error && npm test --silent)

@@ -59,6 +59,9 @@ struct EmulateArgs {
     /// The identity endpoints' secret (IDENTITY_HEADER / MSI_SECRET); random when absent.
     #[arg(long)]
     identity_header: Option<String>,
+    /// Accept any resource (tokens without roles), for tests and benchmarks with many scopes.
+    #[arg(long)]
+    permissive: bool,
 }
 
 fn main() -> ExitCode {
@@ -96,6 +99,7 @@ async fn emulate(args: EmulateArgs) -> Result<ExitCode, String> {
         Some(path) => Directory::from_file(path).map_err(|e| e.to_string())?,
         None => Directory::default(),
     };
+    let directory = Directory { permissive: directory.permissive || args.permissive, ..directory };
     let tls = if args.https { Some(TlsMaterial::load_or_generate(&tls_dir)?) } else { None };
     const SOURCES: [&str; 6] = ["imds", "app_service", "azure_ml", "cloud_shell", "azure_arc", "service_fabric"];
     if !SOURCES.contains(&args.managed_identity.as_str()) {

@@ -1,0 +1,101 @@
+from types import TracebackType
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Sequence, Tuple, Union, overload
+import os
+
+__version__: str
+
+class AccessToken:
+    """An access token; unpacks as ``(token, expires_on)`` like azure-core's ``AccessToken``."""
+    @property
+    def token(self) -> str: ...
+    @property
+    def expires_on(self) -> int: ...
+    @property
+    def refresh_on(self) -> Optional[int]: ...
+    @property
+    def token_type(self) -> str: ...
+    def __len__(self) -> int: ...
+    @overload
+    def __getitem__(self, index: int) -> Union[str, int]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Any: ...
+    def __iter__(self) -> Iterator[Union[str, int]]: ...
+
+class Credential:
+    def get_token(
+        self, *scopes: str, claims: Optional[str] = None, tenant_id: Optional[str] = None, enable_cae: bool = False, **kwargs: Any
+    ) -> AccessToken: ...
+    def get_token_info(self, *scopes: str, options: Optional[Mapping[str, Any]] = None) -> AccessToken: ...
+    def _lookup(
+        self, scopes: Tuple[str, ...], claims: Optional[str] = None, tenant_id: Optional[str] = None, enable_cae: bool = False
+    ) -> Optional[AccessToken]: ...
+    def _fetch(
+        self, scopes: Tuple[str, ...], claims: Optional[str] = None, tenant_id: Optional[str] = None, enable_cae: bool = False
+    ) -> AccessToken: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> "Credential": ...
+    def __exit__(
+        self, exc_type: Optional[type] = None, exc: Optional[BaseException] = None, tb: Optional[TracebackType] = None
+    ) -> None: ...
+
+class ClientSecretCredential(Credential):
+    def __init__(
+        self,
+        tenant_id: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        authority: Optional[str] = None,
+        additionally_allowed_tenants: Optional[Sequence[str]] = None,
+        **kwargs: Any,
+    ) -> None: ...
+
+class CertificateCredential(Credential):
+    def __init__(
+        self,
+        tenant_id: str,
+        client_id: str,
+        certificate_path: Optional[Union[str, "os.PathLike[str]"]] = None,
+        *,
+        certificate_data: Optional[Union[bytes, str]] = None,
+        password: Optional[Union[str, bytes]] = None,
+        send_certificate_chain: bool = False,
+        authority: Optional[str] = None,
+        additionally_allowed_tenants: Optional[Sequence[str]] = None,
+        **kwargs: Any,
+    ) -> None: ...
+
+class ClientAssertionCredential(Credential):
+    def __init__(
+        self,
+        tenant_id: str,
+        client_id: str,
+        func: Callable[[], str],
+        *,
+        authority: Optional[str] = None,
+        additionally_allowed_tenants: Optional[Sequence[str]] = None,
+        **kwargs: Any,
+    ) -> None: ...
+
+class ManagedIdentityCredential(Credential):
+    def __init__(self, *, client_id: Optional[str] = None, identity_config: Optional[Mapping[str, str]] = None, **kwargs: Any) -> None: ...
+    def source(self) -> Tuple[str, str, str]:
+        """``(kind, endpoint, reason)``: which managed identity source is used, and why."""
+
+class WorkloadIdentityCredential(Credential):
+    def __init__(
+        self,
+        *,
+        tenant_id: Optional[str] = None,
+        client_id: Optional[str] = None,
+        token_file_path: Optional[Union[str, "os.PathLike[str]"]] = None,
+        authority: Optional[str] = None,
+        additionally_allowed_tenants: Optional[Sequence[str]] = None,
+        **kwargs: Any,
+    ) -> None: ...
+
+def claims_from_challenge(www_authenticate: str) -> Optional[str]: ...
+def cache_stats() -> Dict[str, int]: ...
+def clear_cache() -> None: ...
+def _noop() -> None: ...
+def _forward_logs() -> None: ...

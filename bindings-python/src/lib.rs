@@ -1,0 +1,523 @@
+//! `entra_token._native`: the Python face of the entra-token core. It translates arguments,
+//! tokens and errors, and nothing more; every behaviour (cache, retries, protocol) is core's.
+//!
+//! The cache-hit path never leaves the calling thread: `get_token` looks the token up while
+//! holding the GIL and returns the Python `AccessToken` object kept beside the cached token, so a
+//! hit allocates nothing new. Only a miss releases the GIL and blocks on the shared runtime.
+
+use entra_token::{
+    AccessToken, Authority, CertificateInput, CertificateOptions, ClientAssertionCredential, ClientCertificateCredential, ClientOptions, ClientSecretCredential,
+    Error, ManagedIdentityCredential, ManagedIdentityOptions, Secret, TokenCredential, TokenRequest, UserAssignedId, WorkloadIdentityCredential,
+    WorkloadIdentityOptions,
+};
+use futures_util::FutureExt;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+mod logs;
+
+type Fetch = Pin<Box<dyn Future<Output = entra_token::Result<AccessToken>> + Send>>;
+
+/// The credentials this module offers, behind one interface.
+enum Inner {
+    Secret(Arc<ClientSecretCredential>),
+    Certificate(Arc<ClientCertificateCredential>),
+    Assertion(Arc<ClientAssertionCredential>),
+    ManagedIdentity(Arc<ManagedIdentityCredential>),
+    Workload(Arc<WorkloadIdentityCredential>),
+}
+
+impl Inner {
+    fn lookup(&self, request: &TokenRequest) -> Option<AccessToken> {
+        match self {
+            Inner::Secret(c) => c.get_token_cached(request),
+            Inner::Certificate(c) => c.get_token_cached(request),
+            Inner::Assertion(c) => c.get_token_cached(request),
+            Inner::ManagedIdentity(c) => c.get_token_cached(request),
+            Inner::Workload(c) => c.get_token_cached(request),
+        }
+    }
+
+    fn fetch(&self, request: TokenRequest) -> Fetch {
+        fn boxed<C: TokenCredential + Send + Sync + 'static>(c: &Arc<C>, request: TokenRequest) -> Fetch {
+            let c = c.clone();
+            Box::pin(async move { c.get_token(&request).await })
+        }
+        match self {
+            Inner::Secret(c) => boxed(c, request),
+            Inner::Certificate(c) => boxed(c, request),
+            Inner::Assertion(c) => boxed(c, request),
+            Inner::ManagedIdentity(c) => boxed(c, request),
+            Inner::Workload(c) => boxed(c, request),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Inner::Secret(c) => format!("{c:?}"),
+            Inner::Certificate(c) => format!("{c:?}"),
+            Inner::Assertion(c) => format!("{c:?}"),
+            Inner::ManagedIdentity(c) => format!("{c:?}"),
+            Inner::Workload(c) => format!("{c:?}"),
+        }
+    }
+}
+
+/// An access token. `token`, `expires_on` (Unix seconds), `refresh_on` and `token_type`, as
+/// azure-core's `AccessToken` and `AccessTokenInfo` have them; unpacks as `(token, expires_on)`.
+#[pyclass(module = "entra_token", name = "AccessToken", frozen)]
+struct PyAccessToken {
+    token: Py<PyString>,
+    expires_on: u64,
+    refresh_on: Option<u64>,
+    token_type: String,
+}
+
+#[pymethods]
+impl PyAccessToken {
+    #[getter]
+    fn token(&self, py: Python<'_>) -> Py<PyString> {
+        self.token.clone_ref(py)
+    }
+    #[getter]
+    fn expires_on(&self) -> u64 {
+        self.expires_on
+    }
+    #[getter]
+    fn refresh_on(&self) -> Option<u64> {
+        self.refresh_on
+    }
+    #[getter]
+    fn token_type(&self) -> &str {
+        &self.token_type
+    }
+    fn __len__(&self) -> usize {
+        2
+    }
+    fn __getitem__(&self, py: Python<'_>, index: isize) -> PyResult<Py<PyAny>> {
+        match index {
+            0 | -2 => Ok(self.token.clone_ref(py).into_any()),
+            1 | -1 => Ok(self.expires_on.into_pyobject(py)?.into_any().unbind()),
+            _ => Err(pyo3::exceptions::PyIndexError::new_err("AccessToken has two items: token, expires_on")),
+        }
+    }
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyIterator>> {
+        PyTuple::new(py, [self.token.clone_ref(py).into_any(), self.expires_on.into_pyobject(py)?.into_any().unbind()])?.try_iter()
+    }
+    fn __repr__(&self) -> String {
+        format!("AccessToken(token='[redacted]', expires_on={}, refresh_on={:?}, token_type='{}')", self.expires_on, self.refresh_on, self.token_type)
+    }
+}
+
+/// The Python object for a core token, made once per token and kept beside it in the cache.
+fn python_token(py: Python<'_>, token: &AccessToken) -> PyResult<Py<PyAccessToken>> {
+    let slot = token.binding_slot();
+    if let Some(existing) = slot.get().and_then(|b| b.downcast_ref::<Py<PyAccessToken>>()) {
+        return Ok(existing.clone_ref(py));
+    }
+    let object = Py::new(
+        py,
+        PyAccessToken {
+            token: PyString::new(py, token.token().expose_secret()).unbind(),
+            expires_on: token.expires_on(),
+            refresh_on: token.refresh_on(),
+            token_type: token.token_type().to_owned(),
+        },
+    )?;
+    // Another thread may have won the race; either object is equally good.
+    let _ = slot.set(Box::new(object.clone_ref(py)));
+    Ok(object)
+}
+
+/// Raises the entra_token exception class for a core error, with every field it carries.
+fn to_py_err(py: Python<'_>, error: &Error) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let module = py.import("entra_token._errors")?;
+        let class = module.getattr("_class_for")?.call1((error.kind_code(),))?;
+        let exception = class.call1((error.to_string(),))?;
+        exception.setattr("kind", error.kind_code())?;
+        exception.setattr("credential", error.credential())?;
+        exception.setattr("status", error.status())?;
+        exception.setattr("aadsts_code", error.aadsts_code())?;
+        exception.setattr("oauth_error", error.oauth_error())?;
+        exception.setattr("correlation_id", error.correlation_id())?;
+        exception.setattr("request_id", error.request_id())?;
+        exception.setattr("retryable", error.is_retryable())?;
+        Ok(PyErr::from_value(exception))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
+fn internal_error(py: Python<'_>, what: &str) -> PyErr {
+    let message = format!("internal error in entra-token (please report it): {what}");
+    match py.import("entra_token._errors").and_then(|m| m.getattr("EntraTokenError")).and_then(|c| c.call1((message.clone(),))) {
+        Ok(e) => PyErr::from_value(e),
+        Err(_) => pyo3::exceptions::PyRuntimeError::new_err(message),
+    }
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_else(|| "a panic".into())
+}
+
+/// Runs a fetch on the shared runtime with the GIL released; a panic becomes an exception.
+fn block_on(py: Python<'_>, fetch: Fetch) -> PyResult<AccessToken> {
+    let outcome = py.detach(|| {
+        let runtime = entra_token::runtime::shared();
+        runtime.block_on(std::panic::AssertUnwindSafe(fetch).catch_unwind())
+    });
+    logs::forward(py);
+    match outcome {
+        Ok(Ok(token)) => Ok(token),
+        Ok(Err(error)) => Err(to_py_err(py, &error)),
+        Err(payload) => Err(internal_error(py, &panic_text(&*payload))),
+    }
+}
+
+fn token_request(scopes: &Bound<'_, PyTuple>, claims: Option<String>, tenant_id: Option<String>, enable_cae: bool) -> PyResult<TokenRequest> {
+    let mut list = Vec::with_capacity(scopes.len());
+    for scope in scopes.iter() {
+        list.push(scope.extract::<String>().map_err(|_| PyTypeError::new_err("scopes must be strings"))?);
+    }
+    let mut request = TokenRequest::new(list).with_cae(enable_cae);
+    if let Some(claims) = claims {
+        request = request.with_claims(claims);
+    }
+    if let Some(tenant) = tenant_id {
+        request = request.with_tenant(tenant);
+    }
+    Ok(request)
+}
+
+/// The base of every credential class: `get_token`, `get_token_info`, the fast lookup the async
+/// classes use, and `close` / context management as azure-identity's credentials have them.
+#[pyclass(module = "entra_token._native", subclass, frozen)]
+struct Credential {
+    inner: Inner,
+}
+
+#[pymethods]
+impl Credential {
+    /// azure-core's `TokenCredential.get_token`.
+    #[pyo3(signature = (*scopes, claims=None, tenant_id=None, enable_cae=false, **_kwargs))]
+    fn get_token(
+        &self,
+        py: Python<'_>,
+        scopes: &Bound<'_, PyTuple>,
+        claims: Option<String>,
+        tenant_id: Option<String>,
+        enable_cae: bool,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAccessToken>> {
+        let request = token_request(scopes, claims, tenant_id, enable_cae)?;
+        if let Some(token) = self.inner.lookup(&request) {
+            return python_token(py, &token);
+        }
+        let token = block_on(py, self.inner.fetch(request))?;
+        python_token(py, &token)
+    }
+
+    /// azure-core's `SupportsTokenInfo.get_token_info`: `options` may hold `claims`,
+    /// `tenant_id` and `enable_cae`.
+    #[pyo3(signature = (*scopes, options=None))]
+    fn get_token_info(&self, py: Python<'_>, scopes: &Bound<'_, PyTuple>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAccessToken>> {
+        let (claims, tenant_id, enable_cae) = token_options(options)?;
+        self.get_token(py, scopes, claims, tenant_id, enable_cae, None)
+    }
+
+    /// A cached token, or `None`; never does I/O (the async classes' fast path).
+    #[pyo3(signature = (scopes, claims=None, tenant_id=None, enable_cae=false))]
+    fn _lookup(&self, py: Python<'_>, scopes: &Bound<'_, PyTuple>, claims: Option<String>, tenant_id: Option<String>, enable_cae: bool) -> PyResult<Option<Py<PyAccessToken>>> {
+        let request = token_request(scopes, claims, tenant_id, enable_cae)?;
+        self.inner.lookup(&request).map(|t| python_token(py, &t)).transpose()
+    }
+
+    /// Blocking fetch that skips the lookup (the async classes run it in a worker thread after a miss).
+    #[pyo3(signature = (scopes, claims=None, tenant_id=None, enable_cae=false))]
+    fn _fetch(&self, py: Python<'_>, scopes: &Bound<'_, PyTuple>, claims: Option<String>, tenant_id: Option<String>, enable_cae: bool) -> PyResult<Py<PyAccessToken>> {
+        let request = token_request(scopes, claims, tenant_id, enable_cae)?;
+        let token = block_on(py, self.inner.fetch(request))?;
+        python_token(py, &token)
+    }
+
+    /// Nothing to release: connections and the cache are shared by the process.
+    fn close(&self) {}
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, _args: &Bound<'_, PyTuple>) {}
+
+    fn __repr__(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+fn token_options(options: Option<&Bound<'_, PyDict>>) -> PyResult<(Option<String>, Option<String>, bool)> {
+    let Some(options) = options else { return Ok((None, None, false)) };
+    let text = |k: &str| -> PyResult<Option<String>> { options.get_item(k)?.filter(|v| !v.is_none()).map(|v| v.extract::<String>()).transpose() };
+    let cae = options.get_item("enable_cae")?.map(|v| v.is_truthy()).transpose()?.unwrap_or(false);
+    Ok((text("claims")?, text("tenant_id")?, cae))
+}
+
+fn client_options(py: Python<'_>, authority: Option<String>, additionally_allowed_tenants: Option<Vec<String>>) -> PyResult<ClientOptions> {
+    let mut options = ClientOptions { additionally_allowed_tenants: additionally_allowed_tenants.unwrap_or_default(), ..ClientOptions::default() };
+    if let Some(host) = authority {
+        // azure-identity takes a bare host ("login.microsoftonline.us") or a URL.
+        let url = if host.contains("://") { host } else { format!("https://{host}") };
+        options.authority = Some(Authority::entra(&url).map_err(|message| to_py_err(py, &Error::Configuration { credential: "authority", message }))?);
+    }
+    Ok(options)
+}
+
+fn core_result<T>(py: Python<'_>, result: entra_token::Result<T>) -> PyResult<T> {
+    result.map_err(|e| to_py_err(py, &e))
+}
+
+/// `ClientSecretCredential(tenant_id, client_id, client_secret, *, authority=None, additionally_allowed_tenants=None)`.
+#[pyclass(module = "entra_token", name = "ClientSecretCredential", extends = Credential, frozen)]
+struct ClientSecretCredentialPy;
+
+#[pymethods]
+impl ClientSecretCredentialPy {
+    #[new]
+    #[pyo3(signature = (tenant_id, client_id, client_secret, *, authority=None, additionally_allowed_tenants=None, **_kwargs))]
+    fn new(
+        py: Python<'_>,
+        tenant_id: String,
+        client_id: String,
+        client_secret: String,
+        authority: Option<String>,
+        additionally_allowed_tenants: Option<Vec<String>>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        let options = client_options(py, authority, additionally_allowed_tenants)?;
+        let credential = core_result(py, ClientSecretCredential::with_options(&tenant_id, &client_id, Secret::new(client_secret), options))?;
+        Ok(PyClassInitializer::from(Credential { inner: Inner::Secret(Arc::new(credential)) }).add_subclass(ClientSecretCredentialPy))
+    }
+}
+
+/// `CertificateCredential(tenant_id, client_id, certificate_path=None, *, certificate_data=None, password=None, send_certificate_chain=False, authority=None, additionally_allowed_tenants=None)`.
+#[pyclass(module = "entra_token", name = "CertificateCredential", extends = Credential, frozen)]
+struct CertificateCredentialPy;
+
+#[pymethods]
+impl CertificateCredentialPy {
+    #[new]
+    #[pyo3(signature = (tenant_id, client_id, certificate_path=None, *, certificate_data=None, password=None, send_certificate_chain=false, authority=None, additionally_allowed_tenants=None, **_kwargs))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        tenant_id: String,
+        client_id: String,
+        certificate_path: Option<std::path::PathBuf>,
+        certificate_data: Option<&Bound<'_, PyAny>>,
+        password: Option<&Bound<'_, PyAny>>,
+        send_certificate_chain: bool,
+        authority: Option<String>,
+        additionally_allowed_tenants: Option<Vec<String>>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        let password = match password {
+            None => None,
+            Some(p) if p.is_none() => None,
+            Some(p) => Some(Secret::new(match p.cast::<PyBytes>() {
+                Ok(b) => String::from_utf8(b.as_bytes().to_vec()).map_err(|_| PyTypeError::new_err("password bytes must be UTF-8"))?,
+                Err(_) => p.extract::<String>().map_err(|_| PyTypeError::new_err("password must be str or bytes"))?,
+            })),
+        };
+        let input = match (certificate_path, certificate_data) {
+            (Some(path), None) => CertificateInput::File { path, password },
+            (None, Some(data)) => {
+                let bytes = match data.cast::<PyBytes>() {
+                    Ok(b) => b.as_bytes().to_vec(),
+                    Err(_) => data.extract::<String>().map_err(|_| PyTypeError::new_err("certificate_data must be bytes or str"))?.into_bytes(),
+                };
+                CertificateInput::Bytes { data: bytes, password }
+            }
+            _ => return Err(to_py_err(py, &Error::Configuration { credential: "CertificateCredential", message: "give exactly one of certificate_path and certificate_data".into() })),
+        };
+        let options = CertificateOptions { client: client_options(py, authority, additionally_allowed_tenants)?, send_certificate_chain, ..CertificateOptions::default() };
+        let credential = core_result(py, ClientCertificateCredential::new(&tenant_id, &client_id, input, options))?;
+        Ok(PyClassInitializer::from(Credential { inner: Inner::Certificate(Arc::new(credential)) }).add_subclass(CertificateCredentialPy))
+    }
+}
+
+/// `ClientAssertionCredential(tenant_id, client_id, func, *, authority=None, additionally_allowed_tenants=None)`:
+/// `func()` returns a signed assertion (str).
+#[pyclass(module = "entra_token", name = "ClientAssertionCredential", extends = Credential, frozen)]
+struct ClientAssertionCredentialPy;
+
+#[pymethods]
+impl ClientAssertionCredentialPy {
+    #[new]
+    #[pyo3(signature = (tenant_id, client_id, func, *, authority=None, additionally_allowed_tenants=None, **_kwargs))]
+    fn new(
+        py: Python<'_>,
+        tenant_id: String,
+        client_id: String,
+        func: Py<PyAny>,
+        authority: Option<String>,
+        additionally_allowed_tenants: Option<Vec<String>>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        if !func.bind(py).is_callable() {
+            return Err(PyTypeError::new_err("func must be a callable returning the assertion"));
+        }
+        let func = Arc::new(func);
+        let options = client_options(py, authority, additionally_allowed_tenants)?;
+        let credential = ClientAssertionCredential::new(
+            &tenant_id,
+            &client_id,
+            move |_context| {
+                let func = func.clone();
+                async move {
+                    // The callback is Python: run it on a blocking thread that takes the GIL.
+                    let result = tokio::task::spawn_blocking(move || Python::attach(|py| func.call0(py).and_then(|v| v.extract::<String>(py)).map_err(|e| e.to_string())))
+                        .await
+                        .map_err(|e| format!("the assertion callback did not finish: {e}"))?;
+                    result.map_err(|e| format!("the assertion callback raised: {e}"))
+                }
+            },
+            options,
+        );
+        let credential = core_result(py, credential)?;
+        Ok(PyClassInitializer::from(Credential { inner: Inner::Assertion(Arc::new(credential)) }).add_subclass(ClientAssertionCredentialPy))
+    }
+}
+
+/// `ManagedIdentityCredential(*, client_id=None, identity_config=None)`, with `object_id` or
+/// `resource_id` (also `mi_res_id` / `msi_res_id`) in `identity_config`.
+#[pyclass(module = "entra_token", name = "ManagedIdentityCredential", extends = Credential, frozen)]
+struct ManagedIdentityCredentialPy;
+
+#[pymethods]
+impl ManagedIdentityCredentialPy {
+    #[new]
+    #[pyo3(signature = (*, client_id=None, identity_config=None, **_kwargs))]
+    fn new(py: Python<'_>, client_id: Option<String>, identity_config: Option<std::collections::HashMap<String, String>>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        let mut ids: Vec<UserAssignedId> = client_id.into_iter().map(UserAssignedId::ClientId).collect();
+        for (key, value) in identity_config.unwrap_or_default() {
+            ids.push(match key.as_str() {
+                "client_id" => UserAssignedId::ClientId(value),
+                "object_id" | "principal_id" => UserAssignedId::ObjectId(value),
+                "resource_id" | "mi_res_id" | "msi_res_id" => UserAssignedId::ResourceId(value),
+                other => {
+                    let message = format!("identity_config key {other:?} is not one of client_id, object_id, resource_id");
+                    return Err(to_py_err(py, &Error::Configuration { credential: "ManagedIdentityCredential", message }));
+                }
+            });
+        }
+        if ids.len() > 1 {
+            let message = "give at most one of client_id, object_id and resource_id".to_owned();
+            return Err(to_py_err(py, &Error::Configuration { credential: "ManagedIdentityCredential", message }));
+        }
+        let options = ManagedIdentityOptions { user_assigned_id: ids.pop(), ..ManagedIdentityOptions::default() };
+        let credential = core_result(py, ManagedIdentityCredential::new(options))?;
+        Ok(PyClassInitializer::from(Credential { inner: Inner::ManagedIdentity(Arc::new(credential)) }).add_subclass(ManagedIdentityCredentialPy))
+    }
+
+    /// The source in use: `(kind, endpoint, reason)`.
+    fn source(self_: PyRef<'_, Self>) -> (String, String, String) {
+        match &self_.as_super().inner {
+            Inner::ManagedIdentity(c) => {
+                let s = c.source();
+                (s.kind.as_str().to_owned(), s.endpoint.clone(), s.reason.clone())
+            }
+            _ => unreachable!("a ManagedIdentityCredential holds a managed identity"),
+        }
+    }
+}
+
+/// `WorkloadIdentityCredential(*, tenant_id=None, client_id=None, token_file_path=None, authority=None)`;
+/// gaps come from `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_FEDERATED_TOKEN_FILE`.
+#[pyclass(module = "entra_token", name = "WorkloadIdentityCredential", extends = Credential, frozen)]
+struct WorkloadIdentityCredentialPy;
+
+#[pymethods]
+impl WorkloadIdentityCredentialPy {
+    #[new]
+    #[pyo3(signature = (*, tenant_id=None, client_id=None, token_file_path=None, authority=None, additionally_allowed_tenants=None, **_kwargs))]
+    fn new(
+        py: Python<'_>,
+        tenant_id: Option<String>,
+        client_id: Option<String>,
+        token_file_path: Option<std::path::PathBuf>,
+        authority: Option<String>,
+        additionally_allowed_tenants: Option<Vec<String>>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyClassInitializer<Self>> {
+        let options = WorkloadIdentityOptions { tenant_id, client_id, token_file_path, client: client_options(py, authority, additionally_allowed_tenants)?, ..Default::default() };
+        let credential = core_result(py, WorkloadIdentityCredential::new(options))?;
+        Ok(PyClassInitializer::from(Credential { inner: Inner::Workload(Arc::new(credential)) }).add_subclass(WorkloadIdentityCredentialPy))
+    }
+}
+
+/// The decoded claims of a `WWW-Authenticate` claims challenge, or `None` (the HTTP adapters' test).
+#[pyfunction]
+fn claims_from_challenge(www_authenticate: &str) -> Option<String> {
+    entra_token::challenge::claims_from_challenge(www_authenticate)
+}
+
+/// The process-wide cache's counters.
+#[pyfunction]
+fn cache_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let stats = entra_token::TokenCache::global().stats();
+    let dict = PyDict::new(py);
+    for (k, v) in [
+        ("hits", stats.hits),
+        ("misses", stats.misses),
+        ("fetches", stats.fetches),
+        ("refreshes", stats.refreshes),
+        ("refresh_failures", stats.refresh_failures),
+        ("evictions", stats.evictions),
+        ("uncacheable", stats.uncacheable),
+        ("entries", stats.entries as u64),
+    ] {
+        dict.set_item(k, v)?;
+    }
+    Ok(dict)
+}
+
+/// Empties the process-wide cache (tests, and after rotating credentials).
+#[pyfunction]
+fn clear_cache() {
+    entra_token::TokenCache::global().clear();
+}
+
+/// A call that does nothing: the benchmark's floor for crossing into Rust.
+#[pyfunction]
+fn _noop() {}
+
+/// Moves pending core log events into Python's `logging` (the Python side calls it too).
+#[pyfunction]
+fn _forward_logs(py: Python<'_>) {
+    logs::forward(py);
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let version = m.py().version_info();
+    entra_token::http::set_runtime(&format!("python/{}.{}", version.major, version.minor));
+    logs::install();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<PyAccessToken>()?;
+    m.add_class::<Credential>()?;
+    m.add_class::<ClientSecretCredentialPy>()?;
+    m.add_class::<CertificateCredentialPy>()?;
+    m.add_class::<ClientAssertionCredentialPy>()?;
+    m.add_class::<ManagedIdentityCredentialPy>()?;
+    m.add_class::<WorkloadIdentityCredentialPy>()?;
+    m.add_function(wrap_pyfunction!(claims_from_challenge, m)?)?;
+    m.add_function(wrap_pyfunction!(cache_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(clear_cache, m)?)?;
+    m.add_function(wrap_pyfunction!(_noop, m)?)?;
+    m.add_function(wrap_pyfunction!(_forward_logs, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,47 @@
+"""Checked by `mypy --strict` in test_typing.py: what an application writes with entra_token."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Optional
+
+import entra_token
+import entra_token.aio
+
+
+def token_for(credential: entra_token.ClientSecretCredential, scope: str) -> str:
+    token = credential.get_token(scope, enable_cae=True)
+    expires: int = token.expires_on
+    refresh: Optional[int] = token.refresh_on
+    assert expires > (refresh or 0)
+    return token.token
+
+
+def handle(error: entra_token.EntraTokenError) -> str:
+    status: Optional[int] = error.status
+    code: Optional[int] = error.aadsts_code
+    return f"{error.kind} {status} {code} {error.correlation_id} {error.retryable}"
+
+
+async def async_token(tenant: str, client: str, secret: str) -> str:
+    async with entra_token.aio.ClientSecretCredential(tenant, client, secret, authority="https://login.microsoftonline.com") as credential:
+        info = await credential.get_token_info("api://weather/.default", options={"enable_cae": True})
+        return info.token
+
+
+def managed() -> str:
+    credential = entra_token.ManagedIdentityCredential(client_id="66666666-6666-4666-8666-666666666666")
+    kind, endpoint, reason = credential.source()
+    return f"{kind} {endpoint} {reason}"
+
+
+def certificate(path: str) -> entra_token.CertificateCredential:
+    return entra_token.CertificateCredential("tenant", "client", path, password="pw", send_certificate_chain=True)
+
+
+def claims(header: str) -> Optional[str]:
+    return entra_token.claims_from_challenge(header)
+
+
+if __name__ == "__main__":
+    asyncio.run(async_token("t", "c", "s"))
