@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test suite: Rust (unit, integration, doc), Microsoft's own Python and Node libraries
-# against the emulator, and the Python package's tests. Node binding tests join as that package lands.
+# against the emulator, and the Python and Node packages' tests.
 # Usage: ./test.sh        (from a fresh clone; it installs what it needs into target/)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -32,6 +32,9 @@ echo "== Python package: build (maturin, dev profile), install, tests =="
 MATURIN_PEP517_ARGS="--profile dev" "$venv/bin/python" -m pip install --quiet --disable-pip-version-check ./bindings-python
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r bindings-python/tests/requirements.txt
 "$venv/bin/python" -m pytest -q bindings-python/tests
+
+echo "== Node package: build (napi, debug), tests =="
+(cd bindings-node && npm ci --no-audit --no-fund --loglevel=error && npx napi build --platform --js native.js --dts native.d.ts && npm test --silent)
 
 echo "== Node: @azure/msal-node and @azure/identity against the emulator =="
 (cd tests/interop/node && npm ci --no-audit --no-fund --loglevel=error && npm test --silent)

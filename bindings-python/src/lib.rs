@@ -6,7 +6,7 @@
 //! hit allocates nothing new. Only a miss releases the GIL and blocks on the shared runtime.
 
 use entra_token::{
-    AccessToken, Authority, CertificateInput, CertificateOptions, ClientAssertionCredential, ClientCertificateCredential, ClientOptions, ClientSecretCredential,
+    AccessToken, AnyCredential, Authority, CertificateInput, CertificateOptions, ClientAssertionCredential, ClientCertificateCredential, ClientOptions, ClientSecretCredential,
     Error, ManagedIdentityCredential, ManagedIdentityOptions, Secret, TokenCredential, TokenRequest, UserAssignedId, WorkloadIdentityCredential,
     WorkloadIdentityOptions,
 };
@@ -23,47 +23,25 @@ mod logs;
 type Fetch = Pin<Box<dyn Future<Output = entra_token::Result<AccessToken>> + Send>>;
 
 /// The credentials this module offers, behind one interface.
-enum Inner {
-    Secret(Arc<ClientSecretCredential>),
-    Certificate(Arc<ClientCertificateCredential>),
-    Assertion(Arc<ClientAssertionCredential>),
-    ManagedIdentity(Arc<ManagedIdentityCredential>),
-    Workload(Arc<WorkloadIdentityCredential>),
-}
+/// The credential behind a binding object; the dispatch lives in core (`AnyCredential`).
+struct Inner(Arc<AnyCredential>);
 
 impl Inner {
+    fn new(credential: impl Into<AnyCredential>) -> Self {
+        Inner(Arc::new(credential.into()))
+    }
+
     fn lookup(&self, request: &TokenRequest) -> Option<AccessToken> {
-        match self {
-            Inner::Secret(c) => c.get_token_cached(request),
-            Inner::Certificate(c) => c.get_token_cached(request),
-            Inner::Assertion(c) => c.get_token_cached(request),
-            Inner::ManagedIdentity(c) => c.get_token_cached(request),
-            Inner::Workload(c) => c.get_token_cached(request),
-        }
+        self.0.get_token_cached(request)
     }
 
     fn fetch(&self, request: TokenRequest) -> Fetch {
-        fn boxed<C: TokenCredential + Send + Sync + 'static>(c: &Arc<C>, request: TokenRequest) -> Fetch {
-            let c = c.clone();
-            Box::pin(async move { c.get_token(&request).await })
-        }
-        match self {
-            Inner::Secret(c) => boxed(c, request),
-            Inner::Certificate(c) => boxed(c, request),
-            Inner::Assertion(c) => boxed(c, request),
-            Inner::ManagedIdentity(c) => boxed(c, request),
-            Inner::Workload(c) => boxed(c, request),
-        }
+        let credential = self.0.clone();
+        Box::pin(async move { credential.get_token(&request).await })
     }
 
     fn describe(&self) -> String {
-        match self {
-            Inner::Secret(c) => format!("{c:?}"),
-            Inner::Certificate(c) => format!("{c:?}"),
-            Inner::Assertion(c) => format!("{c:?}"),
-            Inner::ManagedIdentity(c) => format!("{c:?}"),
-            Inner::Workload(c) => format!("{c:?}"),
-        }
+        format!("{:?}", self.0)
     }
 }
 
@@ -299,7 +277,7 @@ impl ClientSecretCredentialPy {
     ) -> PyResult<PyClassInitializer<Self>> {
         let options = client_options(py, authority, additionally_allowed_tenants)?;
         let credential = core_result(py, ClientSecretCredential::with_options(&tenant_id, &client_id, Secret::new(client_secret), options))?;
-        Ok(PyClassInitializer::from(Credential { inner: Inner::Secret(Arc::new(credential)) }).add_subclass(ClientSecretCredentialPy))
+        Ok(PyClassInitializer::from(Credential { inner: Inner::new(credential) }).add_subclass(ClientSecretCredentialPy))
     }
 }
 
@@ -345,7 +323,7 @@ impl CertificateCredentialPy {
         };
         let options = CertificateOptions { client: client_options(py, authority, additionally_allowed_tenants)?, send_certificate_chain, ..CertificateOptions::default() };
         let credential = core_result(py, ClientCertificateCredential::new(&tenant_id, &client_id, input, options))?;
-        Ok(PyClassInitializer::from(Credential { inner: Inner::Certificate(Arc::new(credential)) }).add_subclass(CertificateCredentialPy))
+        Ok(PyClassInitializer::from(Credential { inner: Inner::new(credential) }).add_subclass(CertificateCredentialPy))
     }
 }
 
@@ -388,7 +366,7 @@ impl ClientAssertionCredentialPy {
             options,
         );
         let credential = core_result(py, credential)?;
-        Ok(PyClassInitializer::from(Credential { inner: Inner::Assertion(Arc::new(credential)) }).add_subclass(ClientAssertionCredentialPy))
+        Ok(PyClassInitializer::from(Credential { inner: Inner::new(credential) }).add_subclass(ClientAssertionCredentialPy))
     }
 }
 
@@ -420,18 +398,13 @@ impl ManagedIdentityCredentialPy {
         }
         let options = ManagedIdentityOptions { user_assigned_id: ids.pop(), ..ManagedIdentityOptions::default() };
         let credential = core_result(py, ManagedIdentityCredential::new(options))?;
-        Ok(PyClassInitializer::from(Credential { inner: Inner::ManagedIdentity(Arc::new(credential)) }).add_subclass(ManagedIdentityCredentialPy))
+        Ok(PyClassInitializer::from(Credential { inner: Inner::new(credential) }).add_subclass(ManagedIdentityCredentialPy))
     }
 
     /// The source in use: `(kind, endpoint, reason)`.
     fn source(self_: PyRef<'_, Self>) -> (String, String, String) {
-        match &self_.as_super().inner {
-            Inner::ManagedIdentity(c) => {
-                let s = c.source();
-                (s.kind.as_str().to_owned(), s.endpoint.clone(), s.reason.clone())
-            }
-            _ => unreachable!("a ManagedIdentityCredential holds a managed identity"),
-        }
+        let source = self_.as_super().inner.0.managed_identity_source().cloned();
+        source.map(|s| (s.kind.as_str().to_owned(), s.endpoint, s.reason)).unwrap_or_default()
     }
 }
 
@@ -455,7 +428,7 @@ impl WorkloadIdentityCredentialPy {
     ) -> PyResult<PyClassInitializer<Self>> {
         let options = WorkloadIdentityOptions { tenant_id, client_id, token_file_path, client: client_options(py, authority, additionally_allowed_tenants)?, ..Default::default() };
         let credential = core_result(py, WorkloadIdentityCredential::new(options))?;
-        Ok(PyClassInitializer::from(Credential { inner: Inner::Workload(Arc::new(credential)) }).add_subclass(WorkloadIdentityCredentialPy))
+        Ok(PyClassInitializer::from(Credential { inner: Inner::new(credential) }).add_subclass(WorkloadIdentityCredentialPy))
     }
 }
 

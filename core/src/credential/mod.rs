@@ -1,5 +1,6 @@
 //! Credentials. Each is a *token source* (an uncached `fetch`) wrapped by the shared cache.
 
+mod any;
 mod client_assertion;
 mod client_certificate;
 mod client_secret;
@@ -7,6 +8,7 @@ mod confidential;
 mod federated;
 mod managed_identity;
 
+pub use any::AnyCredential;
 pub use client_assertion::{AssertionCallback, AssertionContext, ClientAssertionCredential};
 pub use client_certificate::{CertificateInput, CertificateOptions, ClientCertificateCredential};
 pub use client_secret::ClientSecretCredential;

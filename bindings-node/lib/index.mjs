@@ -1,0 +1,24 @@
+// ESM entry: the same objects as the CommonJS entry (one native addon per process).
+import cjs from './index.js';
+
+export const {
+  AccessToken,
+  ClientSecretCredential,
+  ClientCertificateCredential,
+  ClientAssertionCredential,
+  ManagedIdentityCredential,
+  WorkloadIdentityCredential,
+  EntraTokenError,
+  AuthenticationError,
+  CredentialUnavailableError,
+  TransportError,
+  RequestTimeoutError,
+  InvalidResponseError,
+  ConfigurationError,
+  AssertionCallbackError,
+  createAuthenticatedFetch,
+  claimsFromChallenge,
+  cacheStats,
+  clearCache,
+} = cjs;
+export default cjs;

@@ -1,0 +1,334 @@
+//! The Node face of the entra-token core (loaded by `lib/index.js`, which gives it
+//! @azure/identity's shapes). It translates arguments, tokens and errors, and nothing more.
+//!
+//! `lookup` is the cache-hit path: synchronous, on the JS thread, no tokio. `fetch` runs a miss
+//! on the core's shared runtime and resolves to a token or an error description (never
+//! rejects: the JS side turns descriptions into its error classes, and a Rust panic into an
+//! `EntraTokenError`).
+
+use entra_token::{
+    AccessToken, AnyCredential, Authority, CertificateInput, CertificateOptions, ClientAssertionCredential, ClientCertificateCredential, ClientOptions, ClientSecretCredential,
+    Error, ManagedIdentityCredential, ManagedIdentityOptions, Secret, TokenCredential, TokenRequest, UserAssignedId, WorkloadIdentityCredential,
+    WorkloadIdentityOptions,
+};
+use futures_util::FutureExt;
+use napi::Status;
+use napi::bindgen_prelude::{Buffer, Promise};
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi_derive::napi;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+type Fetch = Pin<Box<dyn Future<Output = entra_token::Result<AccessToken>> + Send>>;
+
+/// The credential behind a binding object; the dispatch lives in core (`AnyCredential`).
+struct Inner(Arc<AnyCredential>);
+
+impl Inner {
+    fn new(credential: impl Into<AnyCredential>) -> Self {
+        Inner(Arc::new(credential.into()))
+    }
+
+    fn lookup(&self, request: &TokenRequest) -> Option<AccessToken> {
+        self.0.get_token_cached(request)
+    }
+
+    fn fetch(&self, request: TokenRequest) -> Fetch {
+        let credential = self.0.clone();
+        Box::pin(async move { credential.get_token(&request).await })
+    }
+
+    fn describe(&self) -> String {
+        format!("{:?}", self.0)
+    }
+}
+
+/// A token as the JS side receives it (times in Unix seconds).
+#[napi(object)]
+pub struct NativeToken {
+    pub token: String,
+    pub expires_on: f64,
+    pub refresh_on: Option<f64>,
+    pub token_type: String,
+}
+
+fn native_token(token: &AccessToken) -> NativeToken {
+    NativeToken {
+        token: token.token().expose_secret().to_owned(),
+        expires_on: token.expires_on() as f64,
+        refresh_on: token.refresh_on().map(|r| r as f64),
+        token_type: token.token_type().to_owned(),
+    }
+}
+
+/// Everything the core error carries.
+#[napi(object)]
+pub struct NativeError {
+    pub kind: String,
+    pub message: String,
+    pub credential: String,
+    pub status: Option<u32>,
+    pub aadsts_code: Option<u32>,
+    pub oauth_error: Option<String>,
+    pub correlation_id: Option<String>,
+    pub request_id: Option<String>,
+    pub retryable: bool,
+}
+
+fn native_error(error: &Error) -> NativeError {
+    NativeError {
+        kind: error.kind_code().to_owned(),
+        message: error.to_string(),
+        credential: error.credential().to_owned(),
+        status: error.status().map(u32::from),
+        aadsts_code: error.aadsts_code(),
+        oauth_error: error.oauth_error().map(str::to_owned),
+        correlation_id: error.correlation_id().map(str::to_owned),
+        request_id: error.request_id().map(str::to_owned),
+        retryable: error.is_retryable(),
+    }
+}
+
+fn internal_error(what: String) -> NativeError {
+    NativeError {
+        kind: "internal".into(),
+        message: format!("internal error in entra-token (please report it): {what}"),
+        credential: String::new(),
+        status: None,
+        aadsts_code: None,
+        oauth_error: None,
+        correlation_id: None,
+        request_id: None,
+        retryable: false,
+    }
+}
+
+/// A token or an error: `fetch` resolves to one of them.
+#[napi(object)]
+pub struct NativeOutcome {
+    pub token: Option<NativeToken>,
+    pub error: Option<NativeError>,
+}
+
+/// Options every credential takes.
+#[napi(object)]
+pub struct NativeOptions {
+    pub authority_host: Option<String>,
+    pub additionally_allowed_tenants: Option<Vec<String>>,
+}
+
+fn client_options(options: Option<NativeOptions>) -> Result<ClientOptions, NativeError> {
+    let mut client = ClientOptions::default();
+    if let Some(options) = options {
+        client.additionally_allowed_tenants = options.additionally_allowed_tenants.unwrap_or_default();
+        if let Some(host) = options.authority_host {
+            let url = if host.contains("://") { host } else { format!("https://{host}") };
+            client.authority = Some(Authority::entra(&url).map_err(|message| native_error(&Error::Configuration { credential: "authorityHost", message }))?);
+        }
+    }
+    Ok(client)
+}
+
+/// Construction errors travel as JSON in the thrown error's message; the JS side rebuilds them.
+fn throw(error: NativeError) -> napi::Error {
+    let json = format!(
+        "{{\"kind\":{},\"message\":{},\"credential\":{}}}",
+        json_string(&error.kind),
+        json_string(&error.message),
+        json_string(&error.credential)
+    );
+    napi::Error::new(Status::InvalidArg, format!("entra-token:{json}"))
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn core<T>(result: entra_token::Result<T>) -> napi::Result<T> {
+    result.map_err(|e| throw(native_error(&e)))
+}
+
+fn request(scopes: Vec<String>, claims: Option<String>, tenant_id: Option<String>, enable_cae: Option<bool>) -> TokenRequest {
+    let mut request = TokenRequest::new(scopes).with_cae(enable_cae.unwrap_or(false));
+    if let Some(claims) = claims {
+        request = request.with_claims(claims);
+    }
+    if let Some(tenant) = tenant_id {
+        request = request.with_tenant(tenant);
+    }
+    request
+}
+
+/// The JS assertion callback: called with no arguments, resolves to the assertion. Weak, so a
+/// credential does not keep the process alive.
+type AssertionFn = ThreadsafeFunction<(), Promise<String>, (), Status, false, true>;
+
+/// One credential of any kind.
+#[napi]
+pub struct NativeCredential {
+    inner: Inner,
+}
+
+#[napi]
+impl NativeCredential {
+    #[napi(factory)]
+    pub fn client_secret(tenant_id: String, client_id: String, client_secret: String, options: Option<NativeOptions>) -> napi::Result<Self> {
+        let options = client_options(options).map_err(throw)?;
+        let credential = core(ClientSecretCredential::with_options(&tenant_id, &client_id, Secret::new(client_secret), options))?;
+        Ok(NativeCredential { inner: Inner::new(credential) })
+    }
+
+    #[napi(factory)]
+    pub fn client_certificate(
+        tenant_id: String,
+        client_id: String,
+        certificate_path: Option<String>,
+        certificate: Option<Buffer>,
+        password: Option<String>,
+        send_certificate_chain: Option<bool>,
+        options: Option<NativeOptions>,
+    ) -> napi::Result<Self> {
+        let password = password.map(Secret::new);
+        let input = match (certificate_path, certificate) {
+            (Some(path), None) => CertificateInput::File { path: path.into(), password },
+            (None, Some(data)) => CertificateInput::Bytes { data: data.to_vec(), password },
+            _ => {
+                let message = "give exactly one of certificatePath and certificate".to_owned();
+                return Err(throw(native_error(&Error::Configuration { credential: "ClientCertificateCredential", message })));
+            }
+        };
+        let options = CertificateOptions { client: client_options(options).map_err(throw)?, send_certificate_chain: send_certificate_chain.unwrap_or(false), ..Default::default() };
+        let credential = core(ClientCertificateCredential::new(&tenant_id, &client_id, input, options))?;
+        Ok(NativeCredential { inner: Inner::new(credential) })
+    }
+
+    #[napi(factory)]
+    pub fn client_assertion(tenant_id: String, client_id: String, callback: AssertionFn, options: Option<NativeOptions>) -> napi::Result<Self> {
+        let callback = Arc::new(callback);
+        let options = client_options(options).map_err(throw)?;
+        let credential = ClientAssertionCredential::new(
+            &tenant_id,
+            &client_id,
+            move |_context| {
+                let callback = callback.clone();
+                async move {
+                    let promise = callback.call_async(()).await.map_err(|e| format!("the assertion callback could not be called: {e}"))?;
+                    promise.await.map_err(|e| format!("the assertion callback failed: {}", e.reason))
+                }
+            },
+            options,
+        );
+        Ok(NativeCredential { inner: Inner::new(core(credential)?) })
+    }
+
+    #[napi(factory)]
+    pub fn managed_identity(client_id: Option<String>, object_id: Option<String>, resource_id: Option<String>, _options: Option<NativeOptions>) -> napi::Result<Self> {
+        let mut ids: Vec<UserAssignedId> = Vec::new();
+        ids.extend(client_id.map(UserAssignedId::ClientId));
+        ids.extend(object_id.map(UserAssignedId::ObjectId));
+        ids.extend(resource_id.map(UserAssignedId::ResourceId));
+        if ids.len() > 1 {
+            let message = "give at most one of clientId, objectId and resourceId".to_owned();
+            return Err(throw(native_error(&Error::Configuration { credential: "ManagedIdentityCredential", message })));
+        }
+        let options = ManagedIdentityOptions { user_assigned_id: ids.pop(), ..ManagedIdentityOptions::default() };
+        Ok(NativeCredential { inner: Inner::new(core(ManagedIdentityCredential::new(options))?) })
+    }
+
+    #[napi(factory)]
+    pub fn workload_identity(tenant_id: Option<String>, client_id: Option<String>, token_file_path: Option<String>, options: Option<NativeOptions>) -> napi::Result<Self> {
+        let options = WorkloadIdentityOptions { tenant_id, client_id, token_file_path: token_file_path.map(Into::into), client: client_options(options).map_err(throw)?, ..Default::default() };
+        Ok(NativeCredential { inner: Inner::new(core(WorkloadIdentityCredential::new(options))?) })
+    }
+
+    /// A cached token for one scope, or null; synchronous (the hit path).
+    #[napi]
+    pub fn lookup_one(&self, scope: String) -> Option<NativeToken> {
+        self.inner.lookup(&TokenRequest::new([scope])).map(|t| native_token(&t))
+    }
+
+    /// A cached token, or null; synchronous.
+    #[napi]
+    pub fn lookup(&self, scopes: Vec<String>, claims: Option<String>, tenant_id: Option<String>, enable_cae: Option<bool>) -> Option<NativeToken> {
+        self.inner.lookup(&request(scopes, claims, tenant_id, enable_cae)).map(|t| native_token(&t))
+    }
+
+    /// A token from the cache or the network, on the core's runtime (never blocks the JS thread).
+    #[napi]
+    pub async fn fetch(&self, scopes: Vec<String>, claims: Option<String>, tenant_id: Option<String>, enable_cae: Option<bool>) -> NativeOutcome {
+        let fetch = self.inner.fetch(request(scopes, claims, tenant_id, enable_cae));
+        let task = entra_token::runtime::shared().spawn(std::panic::AssertUnwindSafe(fetch).catch_unwind());
+        match task.await {
+            Ok(Ok(Ok(token))) => NativeOutcome { token: Some(native_token(&token)), error: None },
+            Ok(Ok(Err(error))) => NativeOutcome { token: None, error: Some(native_error(&error)) },
+            Ok(Err(panic)) => {
+                let text = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+                NativeOutcome { token: None, error: Some(internal_error(text)) }
+            }
+            Err(join) => NativeOutcome { token: None, error: Some(internal_error(join.to_string())) },
+        }
+    }
+
+    /// The credential without its secrets.
+    #[napi]
+    pub fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    /// `[kind, endpoint, reason]` for a managed identity, else null.
+    #[napi]
+    pub fn source(&self) -> Option<Vec<String>> {
+        self.inner.0.managed_identity_source().map(|s| vec![s.kind.as_str().to_owned(), s.endpoint.clone(), s.reason.clone()])
+    }
+}
+
+/// The decoded claims of a `WWW-Authenticate` claims challenge, or null.
+#[napi]
+pub fn claims_from_challenge(www_authenticate: String) -> Option<String> {
+    entra_token::challenge::claims_from_challenge(&www_authenticate)
+}
+
+/// The process-wide cache's counters.
+#[napi(object)]
+pub struct NativeCacheStats {
+    pub hits: f64,
+    pub misses: f64,
+    pub fetches: f64,
+    pub refreshes: f64,
+    pub evictions: f64,
+    pub entries: f64,
+}
+
+#[napi]
+pub fn cache_stats() -> NativeCacheStats {
+    let s = entra_token::TokenCache::global().stats();
+    NativeCacheStats { hits: s.hits as f64, misses: s.misses as f64, fetches: s.fetches as f64, refreshes: s.refreshes as f64, evictions: s.evictions as f64, entries: s.entries as f64 }
+}
+
+/// Empties the process-wide cache.
+#[napi]
+pub fn clear_cache() {
+    entra_token::TokenCache::global().clear();
+}
+
+/// A call that does nothing: the benchmark's floor.
+#[napi]
+pub fn noop() {}
+
+/// Names the runtime in the User-Agent (`node/20.20.2`); the JS side calls it once at load.
+#[napi]
+pub fn set_runtime(runtime: String) {
+    entra_token::http::set_runtime(&runtime);
+}
