@@ -16,7 +16,14 @@ export declare class NativeCredential {
   static clientAssertion(tenantId: string, clientId: string, callback: AssertionFn, options?: NativeOptions | undefined | null): NativeCredential
   static managedIdentity(clientId?: string | undefined | null, objectId?: string | undefined | null, resourceId?: string | undefined | null, options?: NativeOptions | undefined | null): NativeCredential
   static workloadIdentity(tenantId?: string | undefined | null, clientId?: string | undefined | null, tokenFilePath?: string | undefined | null, options?: NativeOptions | undefined | null): NativeCredential
-  /** A cached token for one scope, or null; synchronous (the hit path). */
+  /**
+   * The hit path: the id of the cached token for one scope (-1 on a miss). The JS side keeps
+   * one `AccessToken` object per id, so a hit builds no object and copies no token text.
+   */
+  lookupOneId(scope: string): number
+  /** A cached token for one scope with its id, or null; synchronous. */
+  lookupOneWithId(scope: string): NativeIdentifiedToken | null
+  /** A cached token for one scope, or null; synchronous. */
   lookupOne(scope: string): NativeToken | null
   /** A cached token, or null; synchronous. */
   lookup(scopes: Array<string>, claims?: string | undefined | null, tenantId?: string | undefined | null, enableCae?: boolean | undefined | null): NativeToken | null
@@ -59,6 +66,12 @@ export interface NativeError {
   retryable: boolean
 }
 
+/** A token with the id its JS object is kept under. */
+export interface NativeIdentifiedToken {
+  id: number
+  token: NativeToken
+}
+
 /** Options every credential takes. */
 export interface NativeOptions {
   authorityHost?: string
@@ -81,6 +94,12 @@ export interface NativeToken {
 
 /** A call that does nothing: the benchmark's floor. */
 export declare function noop(): void
+
+/**
+ * A call that does nothing and returns an already resolved Promise: the floor a hit is
+ * measured against (the benchmark), built with the plain Node-API calls.
+ */
+export declare function noopResolved(): unknown
 
 /** Names the runtime in the User-Agent (`node/20.20.2`); the JS side calls it once at load. */
 export declare function setRuntime(runtime: string): void

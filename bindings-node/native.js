@@ -840,4 +840,5 @@ module.exports.cacheStats = nativeBinding.cacheStats
 module.exports.claimsFromChallenge = nativeBinding.claimsFromChallenge
 module.exports.clearCache = nativeBinding.clearCache
 module.exports.noop = nativeBinding.noop
+module.exports.noopResolved = nativeBinding.noopResolved
 module.exports.setRuntime = nativeBinding.setRuntime

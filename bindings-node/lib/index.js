@@ -127,6 +127,25 @@ function untilAborted(promise, signal) {
 
 const kNative = Symbol('entraTokenNative');
 
+// One AccessToken object per cached token, by the id the core keeps beside it: a hit returns
+// the same object without copying the token text across the boundary. Bounded: cleared when it
+// grows past what any process keeps cached at once.
+const tokensById = new Map();
+const MAX_REMEMBERED = 10_000;
+
+function rememberedToken(handle, scope) {
+  const id = handle.lookupOneId(scope);
+  if (id < 0) return null;
+  const known = tokensById.get(id);
+  if (known !== undefined) return known;
+  const found = handle.lookupOneWithId(scope);
+  if (found === null) return null;
+  if (tokensById.size >= MAX_REMEMBERED) tokensById.clear();
+  const token = new AccessToken(found.token);
+  tokensById.set(found.id, token);
+  return token;
+}
+
 /** What every credential shares: @azure/core-auth's `getToken`. */
 class Credential {
   constructor(handle) {
@@ -142,8 +161,13 @@ class Credential {
     const list = typeof scopes === 'string' ? [scopes] : scopes;
     // The hit path: a synchronous lookup on this thread and an already resolved Promise.
     if (options === undefined || (!options.claims && !options.tenantId && !options.enableCae)) {
-      const hit = list.length === 1 ? handle.lookupOne(list[0]) : handle.lookup(list);
-      if (hit !== null) return Promise.resolve(new AccessToken(hit));
+      if (list.length === 1) {
+        const hit = rememberedToken(handle, list[0]);
+        if (hit !== null) return Promise.resolve(hit);
+      } else {
+        const hit = handle.lookup(list);
+        if (hit !== null) return Promise.resolve(new AccessToken(hit));
+      }
     } else if (!options.claims) {
       const hit = handle.lookup(list, null, options.tenantId ?? null, Boolean(options.enableCae));
       if (hit !== null) return Promise.resolve(new AccessToken(hit));

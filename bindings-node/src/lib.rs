@@ -12,7 +12,7 @@ use entra_token::{
     WorkloadIdentityOptions,
 };
 use futures_util::FutureExt;
-use napi::Status;
+use napi::{Env, Status};
 use napi::bindgen_prelude::{Buffer, Promise};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
@@ -60,6 +60,20 @@ fn native_token(token: &AccessToken) -> NativeToken {
         refresh_on: token.refresh_on().map(|r| r as f64),
         token_type: token.token_type().to_owned(),
     }
+}
+
+/// A token with the id its JS object is kept under.
+#[napi(object)]
+pub struct NativeIdentifiedToken {
+    pub id: i64,
+    pub token: NativeToken,
+}
+
+/// A process-unique id per token, kept beside the cached token.
+fn token_id(token: &AccessToken) -> i64 {
+    static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
+    let slot = token.binding_slot().get_or_init(|| Box::new(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+    slot.downcast_ref::<i64>().copied().unwrap_or(0)
 }
 
 /// Everything the core error carries.
@@ -253,7 +267,23 @@ impl NativeCredential {
         Ok(NativeCredential { inner: Inner::new(core(WorkloadIdentityCredential::new(options))?) })
     }
 
-    /// A cached token for one scope, or null; synchronous (the hit path).
+    /// The hit path: the id of the cached token for one scope (-1 on a miss). The JS side keeps
+    /// one `AccessToken` object per id, so a hit builds no object and copies no token text.
+    #[napi]
+    pub fn lookup_one_id(&self, scope: String) -> i64 {
+        match self.inner.lookup(&TokenRequest::new([scope])) {
+            Some(token) => token_id(&token),
+            None => -1,
+        }
+    }
+
+    /// A cached token for one scope with its id, or null; synchronous.
+    #[napi]
+    pub fn lookup_one_with_id(&self, scope: String) -> Option<NativeIdentifiedToken> {
+        self.inner.lookup(&TokenRequest::new([scope])).map(|t| NativeIdentifiedToken { id: token_id(&t), token: native_token(&t) })
+    }
+
+    /// A cached token for one scope, or null; synchronous.
     #[napi]
     pub fn lookup_one(&self, scope: String) -> Option<NativeToken> {
         self.inner.lookup(&TokenRequest::new([scope])).map(|t| native_token(&t))
@@ -326,6 +356,25 @@ pub fn clear_cache() {
 /// A call that does nothing: the benchmark's floor.
 #[napi]
 pub fn noop() {}
+
+/// A call that does nothing and returns an already resolved Promise: the floor a hit is
+/// measured against (the benchmark), built with the plain Node-API calls.
+#[napi]
+pub fn noop_resolved<'env>(env: &'env Env) -> napi::Result<napi::bindgen_prelude::Unknown<'env>> {
+    use napi::bindgen_prelude::FromNapiValue;
+    let raw_env = env.raw();
+    let mut deferred = std::ptr::null_mut();
+    let mut promise = std::ptr::null_mut();
+    let mut undefined = std::ptr::null_mut();
+    // SAFETY: plain Node-API calls on the JS thread with the env napi-rs handed us; every
+    // out-pointer is a valid local.
+    unsafe {
+        napi::check_status!(napi::sys::napi_create_promise(raw_env, &mut deferred, &mut promise))?;
+        napi::check_status!(napi::sys::napi_get_undefined(raw_env, &mut undefined))?;
+        napi::check_status!(napi::sys::napi_resolve_deferred(raw_env, deferred, undefined))?;
+        napi::bindgen_prelude::Unknown::from_napi_value(raw_env, promise)
+    }
+}
 
 /// Names the runtime in the User-Agent (`node/20.20.2`); the JS side calls it once at load.
 #[napi]
