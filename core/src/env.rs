@@ -36,4 +36,15 @@ impl Env {
         };
         value.filter(|v| !v.is_empty())
     }
+
+    /// Every set, non-empty variable (sorted by name, so overrides apply in a stable order).
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        let mut pairs: Vec<(String, String)> = match &self.0 {
+            None => std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect(),
+            Some(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        };
+        pairs.retain(|(_, v)| !v.is_empty());
+        pairs.sort();
+        pairs
+    }
 }

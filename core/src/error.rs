@@ -114,6 +114,22 @@ pub enum Error {
         source: Option<SharedError>,
     },
 
+    /// A downstream API (called through [`crate::downstream::DownstreamApis`]) answered with an
+    /// error status after authentication.
+    #[error("downstream API {api}: {method} {url} answered HTTP {status}: {excerpt}")]
+    DownstreamApi {
+        /// The API's section name.
+        api: String,
+        /// The method sent.
+        method: String,
+        /// The URL, without its query.
+        url: String,
+        /// The status.
+        status: u16,
+        /// The start of the response body.
+        excerpt: String,
+    },
+
     /// The credential cannot work in this environment (for example no managed identity endpoint).
     /// A credential chain moves on to its next link on this error.
     #[error("{credential} is unavailable: {message}")]
@@ -139,6 +155,7 @@ impl Error {
             Error::Certificate { .. } => "certificate",
             Error::AssertionCallback { .. } => "assertion_callback",
             Error::CredentialUnavailable { .. } => "credential_unavailable",
+            Error::DownstreamApi { .. } => "downstream_api",
         }
     }
 
@@ -153,6 +170,7 @@ impl Error {
             | Error::Certificate { credential, .. }
             | Error::AssertionCallback { credential, .. }
             | Error::CredentialUnavailable { credential, .. } => credential,
+            Error::DownstreamApi { .. } => "DownstreamApi",
         }
     }
 
@@ -160,7 +178,7 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Service(e) => Some(e.status),
-            Error::InvalidResponse { status, .. } => Some(*status),
+            Error::InvalidResponse { status, .. } | Error::DownstreamApi { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -206,6 +224,7 @@ impl Error {
         match self {
             Error::Service(e) => matches!(e.status, 408 | 429) || e.status >= 500,
             Error::Transport { .. } | Error::Timeout { .. } => true,
+            Error::DownstreamApi { status, .. } => matches!(status, 408 | 429) || *status >= 500,
             _ => false,
         }
     }

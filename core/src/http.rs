@@ -174,7 +174,7 @@ struct ClientKey {
     roots: Option<Arc<[u8]>>,
 }
 
-fn shared_client(kind: ClientKind, options: &HttpOptions) -> Result<reqwest::Client, String> {
+pub(crate) fn shared_client(kind: ClientKind, options: &HttpOptions) -> Result<reqwest::Client, String> {
     static CLIENTS: OnceLock<Mutex<HashMap<ClientKey, reqwest::Client>>> = OnceLock::new();
     let pid = std::process::id();
     let key = ClientKey { pid, kind, connect_timeout_ms: options.connect_timeout.as_millis(), roots: options.extra_root_certificates_pem.clone() };

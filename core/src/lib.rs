@@ -17,6 +17,8 @@
 pub mod assertion;
 pub mod authority;
 pub mod cache;
+pub mod config;
+pub mod downstream;
 pub mod challenge;
 mod certificate;
 mod clock;
