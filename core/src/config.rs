@@ -504,7 +504,16 @@ fn worth_trying_next(error: &Error) -> bool {
 }
 
 impl TokenCredential for ConfiguredCredential {
-    async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken> {
+    // Boxed: the links are AnyCredentials, which may contain this type again.
+    #[allow(refining_impl_trait)]
+    fn get_token(&self, request: &TokenRequest) -> crate::token::BoxFuture<'_, Result<AccessToken>> {
+        let request = request.clone();
+        Box::pin(async move { self.get_token_unboxed(&request).await })
+    }
+}
+
+impl ConfiguredCredential {
+    async fn get_token_unboxed(&self, request: &TokenRequest) -> Result<AccessToken> {
         let start = self.working.load(Ordering::Relaxed);
         let mut last = None;
         for offset in 0..self.links.len() {

@@ -1,7 +1,11 @@
 //! One type for "some credential", chosen at run time: what configuration-driven setups and
 //! the language bindings hold.
 
-use super::{ClientAssertionCredential, ClientCertificateCredential, ClientSecretCredential, ManagedIdentityCredential, ManagedIdentitySource, WorkloadIdentityCredential};
+use super::{
+    AzureCliCredential, AzureDeveloperCliCredential, ChainedTokenCredential, ClientAssertionCredential, ClientCertificateCredential, ClientSecretCredential,
+    ManagedIdentityCredential, ManagedIdentitySource, WorkloadIdentityCredential,
+};
+use crate::config::ConfiguredCredential;
 use crate::error::Result;
 use crate::token::{AccessToken, TokenCredential, TokenRequest};
 use std::fmt;
@@ -24,6 +28,14 @@ pub enum AnyCredential {
     ManagedIdentity(ManagedIdentityCredential),
     /// Workload identity federation.
     WorkloadIdentity(WorkloadIdentityCredential),
+    /// The Azure CLI's signed-in account.
+    AzureCli(AzureCliCredential),
+    /// The Azure Developer CLI's signed-in account.
+    AzureDeveloperCli(AzureDeveloperCliCredential),
+    /// A chain, such as `DefaultAzureCredential`.
+    Chained(Box<ChainedTokenCredential>),
+    /// The credentials of an appsettings configuration.
+    Configured(Box<ConfiguredCredential>),
 }
 
 impl AnyCredential {
@@ -35,6 +47,10 @@ impl AnyCredential {
             AnyCredential::ClientAssertion(c) => c.get_token_cached(request),
             AnyCredential::ManagedIdentity(c) => c.get_token_cached(request),
             AnyCredential::WorkloadIdentity(c) => c.get_token_cached(request),
+            AnyCredential::AzureCli(c) => c.get_token_cached(request),
+            AnyCredential::AzureDeveloperCli(c) => c.get_token_cached(request),
+            AnyCredential::Chained(c) => c.get_token_cached(request),
+            AnyCredential::Configured(c) => c.get_token_cached(request),
         }
     }
 
@@ -42,6 +58,7 @@ impl AnyCredential {
     pub fn managed_identity_source(&self) -> Option<&ManagedIdentitySource> {
         match self {
             AnyCredential::ManagedIdentity(c) => Some(c.source()),
+            AnyCredential::Configured(c) => c.current().managed_identity_source(),
             _ => None,
         }
     }
@@ -55,6 +72,11 @@ impl TokenCredential for AnyCredential {
             AnyCredential::ClientAssertion(c) => c.get_token(request).await,
             AnyCredential::ManagedIdentity(c) => c.get_token(request).await,
             AnyCredential::WorkloadIdentity(c) => c.get_token(request).await,
+            AnyCredential::AzureCli(c) => c.get_token(request).await,
+            AnyCredential::AzureDeveloperCli(c) => c.get_token(request).await,
+            // Chains hold AnyCredentials themselves; their futures are boxed (see their impls).
+            AnyCredential::Chained(c) => c.get_token(request).await,
+            AnyCredential::Configured(c) => c.get_token(request).await,
         }
     }
 }
@@ -67,6 +89,10 @@ impl fmt::Debug for AnyCredential {
             AnyCredential::ClientAssertion(c) => c.fmt(f),
             AnyCredential::ManagedIdentity(c) => c.fmt(f),
             AnyCredential::WorkloadIdentity(c) => c.fmt(f),
+            AnyCredential::AzureCli(c) => c.fmt(f),
+            AnyCredential::AzureDeveloperCli(c) => c.fmt(f),
+            AnyCredential::Chained(c) => c.fmt(f),
+            AnyCredential::Configured(c) => c.fmt(f),
         }
     }
 }
@@ -86,5 +112,19 @@ from_credential!(
     ClientCertificate(ClientCertificateCredential),
     ClientAssertion(ClientAssertionCredential),
     ManagedIdentity(ManagedIdentityCredential),
-    WorkloadIdentity(WorkloadIdentityCredential)
+    WorkloadIdentity(WorkloadIdentityCredential),
+    AzureCli(AzureCliCredential),
+    AzureDeveloperCli(AzureDeveloperCliCredential)
 );
+
+impl From<ChainedTokenCredential> for AnyCredential {
+    fn from(c: ChainedTokenCredential) -> Self {
+        AnyCredential::Chained(Box::new(c))
+    }
+}
+
+impl From<ConfiguredCredential> for AnyCredential {
+    fn from(c: ConfiguredCredential) -> Self {
+        AnyCredential::Configured(Box::new(c))
+    }
+}

@@ -1,6 +1,8 @@
 //! Credentials. Each is a *token source* (an uncached `fetch`) wrapped by the shared cache.
 
 mod any;
+mod chain;
+mod developer;
 mod client_assertion;
 mod client_certificate;
 mod client_secret;
@@ -9,6 +11,8 @@ mod federated;
 mod managed_identity;
 
 pub use any::AnyCredential;
+pub use chain::{ChainedTokenCredential, DefaultAzureCredential, EnvironmentCredential};
+pub use developer::{AzureCliCredential, AzureDeveloperCliCredential};
 pub use client_assertion::{AssertionCallback, AssertionContext, ClientAssertionCredential};
 pub use client_certificate::{CertificateInput, CertificateOptions, ClientCertificateCredential};
 pub use client_secret::ClientSecretCredential;
