@@ -1,4 +1,8 @@
-//! The `entra-token` command: the local emulator and the demo.
+//! The `entra-token` command: tokens (`token`, `call`, `doctor`), the local emulator
+//! (`emulate`), a local managed identity endpoint (`serve-identity`) and the demo.
+
+mod commands;
+mod serve_identity;
 
 use clap::{Parser, Subcommand};
 use entra_token::{
@@ -26,6 +30,14 @@ enum Command {
     Demo,
     /// Serve the local Entra ID emulator and the protected weather API on loopback until interrupted.
     Emulate(EmulateArgs),
+    /// Print an access token (exit codes: 3 configuration, 4 rejected, 5 unavailable, 6 network).
+    Token(commands::TokenArgs),
+    /// Call a downstream API from appsettings.json with an app token (exit 7 on an error status).
+    Call(commands::CallArgs),
+    /// Show which environment and credential would be used, and whether they work.
+    Doctor(commands::DoctorArgs),
+    /// Serve a local managed identity endpoint (IMDS or App Service protocol) backed by another credential.
+    ServeIdentity(serve_identity::ServeIdentityArgs),
 }
 
 #[derive(clap::Args)]
@@ -73,17 +85,21 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let result = runtime.block_on(async {
+    let result: Result<ExitCode, commands::Failure> = runtime.block_on(async {
         match cli.command {
-            Command::Demo => demo().await,
-            Command::Emulate(args) => emulate(args).await,
+            Command::Demo => demo().await.map_err(Into::into),
+            Command::Emulate(args) => emulate(args).await.map_err(Into::into),
+            Command::Token(args) => commands::token(args).await,
+            Command::Call(args) => commands::call(args).await,
+            Command::Doctor(args) => commands::doctor(args).await,
+            Command::ServeIdentity(args) => serve_identity::serve_identity(args).await,
         }
     });
     match result {
         Ok(code) => code,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::from(1)
+        Err(failure) => {
+            eprintln!("error: {}", failure.message);
+            ExitCode::from(failure.code)
         }
     }
 }

@@ -152,3 +152,118 @@ fn emulate_with_a_bad_config_names_the_file() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("directory.json") && stderr.contains("colour"), "{stderr}");
 }
+
+/// The seed's appsettings file, its placeholders filled for the running emulator.
+fn seed_config(running: &Emulate, name: &str, dir: &std::path::Path, secret: &str) -> std::path::PathBuf {
+    let host = &running.env["AZURE_AUTHORITY_HOST"];
+    let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/appsettings").join(name))
+        .unwrap()
+        .replace("https://login.microsoftonline.com/", &format!("{host}/"))
+        .replace("<tenant id guid>", &running.env["AZURE_TENANT_ID"])
+        .replace("<app registration client id guid>", "33333333-3333-4333-8333-333333333333")
+        .replace("<client secret>", secret)
+        .replace("https://weather-api/", &format!("{host}/weather/"))
+        .replace("WeatherForecast", "forecast")
+        .replace("api://<downstream api name or app id>/.default", "api://weather/.default")
+        .replace("<managed identity client id>", "66666666-6666-4666-8666-666666666666");
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn run(args: &[&std::ffi::OsStr], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let mut command = entra_token();
+    command.args(args);
+    for var in ["AZURE_POD_IDENTITY_AUTHORITY_HOST", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET"] {
+        command.env_remove(var);
+    }
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn os(s: &str) -> &std::ffi::OsStr {
+    s.as_ref()
+}
+
+#[test]
+fn token_and_call_work_on_the_seeds_own_file_with_script_friendly_exit_codes() {
+    let running = emulate(&[]);
+    let dir = temp_dir("token");
+    let good = seed_config(&running, "appsettings.client-credentials.json", &dir, "emulator-weather-client-secret");
+
+    let (code, stdout, stderr) = run(&[os("token"), os("--config"), good.as_os_str(), os("--api"), os("DownstreamApi"), os("--json")], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(json["accessToken"].as_str().unwrap().split('.').count() == 3);
+    assert!(json["expires_on"].as_u64().unwrap() > 0 && json["expiresOn"].as_str().unwrap().ends_with('Z'));
+
+    let (code, stdout, _) = run(&[os("call"), os("DownstreamApi"), os("--config"), good.as_os_str()], &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["caller"], "33333333-3333-4333-8333-333333333333");
+
+    let wrong = seed_config(&running, "appsettings.client-credentials.json", &temp_dir("token-wrong"), "not-the-secret");
+    let (code, _, stderr) = run(&[os("token"), os("--config"), wrong.as_os_str(), os("--api"), os("DownstreamApi")], &[]);
+    assert_eq!(code, Some(4), "a rejected credential exits 4: {stderr}");
+    assert!(stderr.contains("AADSTS7000215") && !stderr.contains("not-the-secret"), "{stderr}");
+
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"AzureAd": {"TenantId": "t", "ClientIdd": "c"}}"#).unwrap();
+    let (code, _, stderr) = run(&[os("token"), os("--config"), bad.as_os_str(), os("--scope"), os("x/.default")], &[]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("AzureAd.ClientIdd: unknown key; did you mean ClientId?"), "{stderr}");
+
+    let (code, _, stderr) = run(&[os("token")], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+}
+
+#[test]
+fn serve_identity_turns_a_client_secret_into_a_managed_identity_endpoint() {
+    use std::io::BufRead;
+    let running = emulate(&[]);
+    let dir = temp_dir("serve");
+    let config = seed_config(&running, "appsettings.client-credentials.json", &dir, "emulator-weather-client-secret");
+    let mut child = entra_token()
+        .args([os("serve-identity"), os("--as"), os("app-service"), os("--config"), config.as_os_str()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut env = std::collections::HashMap::new();
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line == "# ready" {
+            break;
+        }
+        if let Some((k, v)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
+            env.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    let vars = [("IDENTITY_ENDPOINT", env["IDENTITY_ENDPOINT"].as_str()), ("IDENTITY_HEADER", env["IDENTITY_HEADER"].as_str()), ("AZURE_TOKEN_CREDENTIALS", "ManagedIdentityCredential")];
+    let (code, stdout, stderr) = run(&[os("token"), os("--scope"), os("api://weather/.default"), os("--json")], &vars);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(code, Some(0), "{stderr}");
+    let token = serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["accessToken"].as_str().unwrap().to_owned();
+    use base64::Engine;
+    let claims: serde_json::Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    assert_eq!(claims["appid"], "33333333-3333-4333-8333-333333333333", "the managed identity token came from the client secret");
+
+    let (code, _, stderr) = run(&[os("serve-identity"), os("--as"), os("imds"), os("--bind"), os("0.0.0.0")], &[]);
+    assert_eq!(code, Some(2), "IMDS mode never serves beyond loopback: {stderr}");
+}
+
+#[test]
+fn doctor_reports_the_source_and_whether_it_works() {
+    let running = emulate(&[]);
+    let pod = running.env["AZURE_POD_IDENTITY_AUTHORITY_HOST"].clone();
+    let (code, stdout, stderr) = run(&[os("doctor"), os("--scope"), os("api://weather/.default")], &[("AZURE_POD_IDENTITY_AUTHORITY_HOST", pod.as_str()), ("AZURE_TOKEN_CREDENTIALS", "prod")]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("source if managed identity is used: imds"), "{stdout}");
+    assert!(stdout.contains("OK from ManagedIdentityCredential"), "{stdout}");
+
+    let (code, stdout, _) = run(&[os("doctor"), os("--scope"), os("api://weather/.default")], &[("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9"), ("AZURE_TOKEN_CREDENTIALS", "prod")]);
+    assert_eq!(code, Some(5), "{stdout}");
+    assert!(stdout.contains("FAILED") && stdout.contains("Most likely"), "{stdout}");
+}
