@@ -116,6 +116,45 @@ export declare class WorkloadIdentityCredential extends Credential {
   constructor(options?: WorkloadIdentityCredentialOptions);
 }
 
+/** environment → workload identity → managed identity → Azure CLI → Azure Developer CLI; `AZURE_TOKEN_CREDENTIALS` (`dev`, `prod`, a name) narrows it. */
+export declare class DefaultAzureCredential extends Credential {
+  constructor();
+}
+
+/** AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH. */
+export declare class EnvironmentCredential extends Credential {
+  constructor();
+}
+
+/** The Azure CLI's signed-in account (`az account get-access-token`); its tokens are cached. */
+export declare class AzureCliCredential extends Credential {
+  constructor(options?: { tenantId?: string });
+}
+
+/** The Azure Developer CLI's signed-in account (`azd auth token`); its tokens are cached. */
+export declare class AzureDeveloperCliCredential extends Credential {
+  constructor(options?: { tenantId?: string });
+}
+
+/** The credential an appsettings.json file (Microsoft.Identity.Web's shape) describes for a downstream API section. */
+export declare function credentialFromConfig(path: string, api?: string): TokenCredential & { getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken> };
+
+/** A downstream API's answer. */
+export interface DownstreamResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** The downstream APIs of an appsettings.json file (Microsoft.Identity.Web's `IDownstreamApi`). */
+export declare class DownstreamApis {
+  constructor(path: string);
+  /** Sends the request with an app token for the API's scopes; answers one claims challenge. */
+  call(api: string, options?: { method?: string; path?: string; body?: string | Buffer | object; contentType?: string }): Promise<DownstreamResponse>;
+  /** The parsed JSON answer; an error status rejects with {@link DownstreamApiError}. */
+  callJson<T = unknown>(api: string, options?: { method?: string; path?: string; body?: unknown }): Promise<T>;
+}
+
 /** Base of every entra-token error. */
 export declare class EntraTokenError extends Error {
   /** The core's stable error kind: `authentication_failed`, `transport`, `timeout`, ... */
@@ -143,6 +182,8 @@ export declare class InvalidResponseError extends EntraTokenError {}
 export declare class ConfigurationError extends EntraTokenError {}
 /** The assertion callback failed. */
 export declare class AssertionCallbackError extends EntraTokenError {}
+/** A downstream API answered with an error status (`status`). */
+export declare class DownstreamApiError extends EntraTokenError {}
 
 /** A `fetch` that sends the bearer token for `scopes` and answers one claims challenge. */
 export declare function createAuthenticatedFetch(

@@ -23,6 +23,12 @@ export declare class NativeCredential {
   lookupOneId(scope: string): number
   /** A cached token for one scope with its id, or null; synchronous. */
   lookupOneWithId(scope: string): NativeIdentifiedToken | null
+  static defaultAzure(): NativeCredential
+  static environment(): NativeCredential
+  static azureCli(tenantId?: string | undefined | null): NativeCredential
+  static azureDeveloperCli(tenantId?: string | undefined | null): NativeCredential
+  /** The credential an appsettings.json file describes for `api`. */
+  static fromConfig(path: string, api?: string | undefined | null): NativeCredential
   /** A cached token for one scope, or null; synchronous. */
   lookupOne(scope: string): NativeToken | null
   /** A cached token, or null; synchronous. */
@@ -35,6 +41,18 @@ export declare class NativeCredential {
   source(): Array<string> | null
 }
 
+/** The downstream APIs of an appsettings.json file. */
+export declare class NativeDownstreamApis {
+  constructor(path: string)
+  /** Sends the request with an app token for the API's scopes; answers one claims challenge. */
+  call(api: string, method?: string | undefined | null, path?: string | undefined | null, body?: Buffer | undefined | null, contentType?: string | undefined | null): Promise<NativeApiOutcome>
+  /**
+   * Sends JSON text (if any); resolves to the response JSON text, or an error (the core
+   * turns an error status into a `downstream_api` error).
+   */
+  callJson(api: string, method?: string | undefined | null, path?: string | undefined | null, body?: string | undefined | null): Promise<NativeApiOutcome>
+}
+
 export declare function cacheStats(): NativeCacheStats
 
 /** The decoded claims of a `WWW-Authenticate` claims challenge, or null. */
@@ -42,6 +60,20 @@ export declare function claimsFromChallenge(wwwAuthenticate: string): string | n
 
 /** Empties the process-wide cache. */
 export declare function clearCache(): void
+
+/** A downstream API call's outcome: a response or an error description. */
+export interface NativeApiOutcome {
+  response?: NativeApiResponse
+  json?: string
+  error?: NativeError
+}
+
+/** A downstream API's answer. */
+export interface NativeApiResponse {
+  status: number
+  headers: Array<Array<string>>
+  body: Buffer
+}
 
 /** The process-wide cache's counters. */
 export interface NativeCacheStats {

@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeCredential = nativeBinding.NativeCredential
+module.exports.NativeDownstreamApis = nativeBinding.NativeDownstreamApis
 module.exports.cacheStats = nativeBinding.cacheStats
 module.exports.claimsFromChallenge = nativeBinding.claimsFromChallenge
 module.exports.clearCache = nativeBinding.clearCache

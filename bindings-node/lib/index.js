@@ -64,6 +64,7 @@ const RequestTimeoutError = named('RequestTimeoutError', TransportError);
 const InvalidResponseError = named('InvalidResponseError', EntraTokenError);
 const ConfigurationError = named('ConfigurationError', EntraTokenError);
 const AssertionCallbackError = named('AssertionCallbackError', EntraTokenError);
+const DownstreamApiError = named('DownstreamApiError', EntraTokenError);
 
 const BY_KIND = {
   authentication_failed: AuthenticationError,
@@ -74,6 +75,7 @@ const BY_KIND = {
   configuration: ConfigurationError,
   certificate: ConfigurationError,
   assertion_callback: AssertionCallbackError,
+  downstream_api: DownstreamApiError,
 };
 
 function toError(fields) {
@@ -256,6 +258,67 @@ class WorkloadIdentityCredential extends Credential {
   }
 }
 
+/** `new DefaultAzureCredential()`: environment → workload identity → managed identity → Azure CLI → Azure Developer CLI (`AZURE_TOKEN_CREDENTIALS` narrows it). */
+class DefaultAzureCredential extends Credential {
+  constructor() {
+    super(build(() => native.NativeCredential.defaultAzure()));
+  }
+}
+
+/** `new EnvironmentCredential()`: AZURE_TENANT_ID, AZURE_CLIENT_ID and a secret or certificate. */
+class EnvironmentCredential extends Credential {
+  constructor() {
+    super(build(() => native.NativeCredential.environment()));
+  }
+}
+
+/** `new AzureCliCredential({ tenantId? })`: the Azure CLI's signed-in account. */
+class AzureCliCredential extends Credential {
+  constructor(options) {
+    super(native.NativeCredential.azureCli(options?.tenantId ?? null));
+  }
+}
+
+/** `new AzureDeveloperCliCredential({ tenantId? })`: the Azure Developer CLI's signed-in account. */
+class AzureDeveloperCliCredential extends Credential {
+  constructor(options) {
+    super(native.NativeCredential.azureDeveloperCli(options?.tenantId ?? null));
+  }
+}
+
+/** What `credentialFromConfig` returns: the configuration's credentials, tried in order. */
+class ConfiguredCredential extends Credential {}
+
+/** The credential an appsettings.json file describes for `api` (a downstream API section). */
+function credentialFromConfig(path, api) {
+  return new ConfiguredCredential(build(() => native.NativeCredential.fromConfig(path, api ?? null)));
+}
+
+/** The downstream APIs of an appsettings.json file (Microsoft.Identity.Web's IDownstreamApi). */
+class DownstreamApis {
+  #native;
+
+  constructor(path) {
+    this.#native = build(() => new native.NativeDownstreamApis(path));
+  }
+
+  /** `{ status, headers, body }` with an app token for the API's scopes; answers one claims challenge. */
+  async call(api, { method, path, body, contentType } = {}) {
+    const data = body === undefined ? null : Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const outcome = await this.#native.call(api, method ?? null, path ?? null, data, contentType ?? null);
+    if (outcome.error) throw toError(outcome.error);
+    const r = outcome.response;
+    return { status: r.status, headers: Object.fromEntries(r.headers.map(([k, v]) => [k, v])), body: r.body };
+  }
+
+  /** The parsed JSON answer; an error status rejects with DownstreamApiError. */
+  async callJson(api, { method, path, body } = {}) {
+    const outcome = await this.#native.callJson(api, method ?? null, path ?? null, body === undefined ? null : JSON.stringify(body));
+    if (outcome.error) throw toError(outcome.error);
+    return JSON.parse(outcome.json);
+  }
+}
+
 /**
  * A `fetch` that sends the bearer token for `scopes` and, on a 401 claims challenge, retries
  * once with a token satisfying it. Request bodies must be re-sendable (string, Buffer, ...).
@@ -283,6 +346,13 @@ module.exports = {
   ClientAssertionCredential,
   ManagedIdentityCredential,
   WorkloadIdentityCredential,
+  DefaultAzureCredential,
+  EnvironmentCredential,
+  AzureCliCredential,
+  AzureDeveloperCliCredential,
+  credentialFromConfig,
+  DownstreamApis,
+  DownstreamApiError,
   EntraTokenError,
   AuthenticationError,
   CredentialUnavailableError,

@@ -283,6 +283,33 @@ impl NativeCredential {
         self.inner.lookup(&TokenRequest::new([scope])).map(|t| NativeIdentifiedToken { id: token_id(&t), token: native_token(&t) })
     }
 
+    #[napi(factory)]
+    pub fn default_azure() -> napi::Result<Self> {
+        Ok(NativeCredential { inner: Inner::new(core(entra_token::DefaultAzureCredential::new(ClientOptions::default()))?) })
+    }
+
+    #[napi(factory)]
+    pub fn environment() -> napi::Result<Self> {
+        Ok(NativeCredential { inner: Inner::new(core(entra_token::EnvironmentCredential::new(ClientOptions::default()))?) })
+    }
+
+    #[napi(factory)]
+    pub fn azure_cli(tenant_id: Option<String>) -> Self {
+        NativeCredential { inner: Inner::new(entra_token::AzureCliCredential::new(tenant_id, ClientOptions::default())) }
+    }
+
+    #[napi(factory)]
+    pub fn azure_developer_cli(tenant_id: Option<String>) -> Self {
+        NativeCredential { inner: Inner::new(entra_token::AzureDeveloperCliCredential::new(tenant_id, ClientOptions::default())) }
+    }
+
+    /// The credential an appsettings.json file describes for `api`.
+    #[napi(factory)]
+    pub fn from_config(path: String, api: Option<String>) -> napi::Result<Self> {
+        let settings = core(entra_token::config::AppSettings::from_file(path.as_ref(), &entra_token::Env::process()))?;
+        Ok(NativeCredential { inner: Inner::new(core(settings.credential_for(api.as_deref(), &ClientOptions::default()))?) })
+    }
+
     /// A cached token for one scope, or null; synchronous.
     #[napi]
     pub fn lookup_one(&self, scope: String) -> Option<NativeToken> {
@@ -321,6 +348,77 @@ impl NativeCredential {
     #[napi]
     pub fn source(&self) -> Option<Vec<String>> {
         self.inner.0.managed_identity_source().map(|s| vec![s.kind.as_str().to_owned(), s.endpoint.clone(), s.reason.clone()])
+    }
+}
+
+/// A downstream API's answer.
+#[napi(object)]
+pub struct NativeApiResponse {
+    pub status: u32,
+    pub headers: Vec<Vec<String>>,
+    pub body: Buffer,
+}
+
+/// A downstream API call's outcome: a response or an error description.
+#[napi(object)]
+pub struct NativeApiOutcome {
+    pub response: Option<NativeApiResponse>,
+    pub json: Option<String>,
+    pub error: Option<NativeError>,
+}
+
+/// The downstream APIs of an appsettings.json file.
+#[napi]
+pub struct NativeDownstreamApis {
+    apis: Arc<entra_token::downstream::DownstreamApis>,
+}
+
+#[napi]
+impl NativeDownstreamApis {
+    #[napi(constructor)]
+    pub fn new(path: String) -> napi::Result<Self> {
+        let apis = core(entra_token::downstream::DownstreamApis::from_file(path.as_ref(), ClientOptions::default()))?;
+        Ok(NativeDownstreamApis { apis: Arc::new(apis) })
+    }
+
+    /// Sends the request with an app token for the API's scopes; answers one claims challenge.
+    #[napi]
+    pub async fn call(&self, api: String, method: Option<String>, path: Option<String>, body: Option<Buffer>, content_type: Option<String>) -> NativeApiOutcome {
+        let apis = self.apis.clone();
+        let body = body.map(|b| b.to_vec());
+        let task = entra_token::runtime::shared().spawn(async move {
+            let content_type = content_type.unwrap_or_else(|| "application/json".into());
+            apis.call(&api, method.as_deref(), path.as_deref(), body.map(|b| (content_type.as_str(), b))).await
+        });
+        match task.await {
+            Ok(Ok(r)) => NativeApiOutcome {
+                response: Some(NativeApiResponse { status: u32::from(r.status), headers: r.headers.into_iter().map(|(k, v)| vec![k, v]).collect(), body: r.body.into() }),
+                json: None,
+                error: None,
+            },
+            Ok(Err(e)) => NativeApiOutcome { response: None, json: None, error: Some(native_error(&e)) },
+            Err(join) => NativeApiOutcome { response: None, json: None, error: Some(internal_error(join.to_string())) },
+        }
+    }
+
+    /// Sends JSON text (if any); resolves to the response JSON text, or an error (the core
+    /// turns an error status into a `downstream_api` error).
+    #[napi]
+    pub async fn call_json(&self, api: String, method: Option<String>, path: Option<String>, body: Option<String>) -> NativeApiOutcome {
+        let apis = self.apis.clone();
+        let body: Option<serde_json::Value> = match body.map(|b| serde_json::from_str(&b)) {
+            Some(Err(e)) => return NativeApiOutcome { response: None, json: None, error: Some(native_error(&Error::Configuration { credential: "DownstreamApi", message: format!("body is not JSON: {e}") })) },
+            Some(Ok(v)) => Some(v),
+            None => None,
+        };
+        let task = entra_token::runtime::shared().spawn(async move {
+            apis.call_json::<serde_json::Value>(&api, method.as_deref().unwrap_or("GET"), path.as_deref(), body.as_ref()).await
+        });
+        match task.await {
+            Ok(Ok(v)) => NativeApiOutcome { response: None, json: Some(v.to_string()), error: None },
+            Ok(Err(e)) => NativeApiOutcome { response: None, json: None, error: Some(native_error(&e)) },
+            Err(join) => NativeApiOutcome { response: None, json: None, error: Some(internal_error(join.to_string())) },
+        }
     }
 }
 

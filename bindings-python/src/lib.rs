@@ -432,6 +432,129 @@ impl WorkloadIdentityCredentialPy {
     }
 }
 
+/// `DefaultAzureCredential(**kwargs)`: environment, workload identity, managed identity, Azure
+/// CLI, Azure Developer CLI, narrowed by `AZURE_TOKEN_CREDENTIALS`.
+#[pyclass(module = "entra_token", name = "DefaultAzureCredential", extends = Credential, frozen)]
+struct DefaultAzureCredentialPy;
+
+#[pymethods]
+impl DefaultAzureCredentialPy {
+    #[new]
+    #[pyo3(signature = (**_kwargs))]
+    fn new(py: Python<'_>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        let credential = core_result(py, entra_token::DefaultAzureCredential::new(ClientOptions::default()))?;
+        Ok(PyClassInitializer::from(Credential { inner: Inner::new(credential) }).add_subclass(DefaultAzureCredentialPy))
+    }
+}
+
+/// `EnvironmentCredential()`: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and a secret or certificate.
+#[pyclass(module = "entra_token", name = "EnvironmentCredential", extends = Credential, frozen)]
+struct EnvironmentCredentialPy;
+
+#[pymethods]
+impl EnvironmentCredentialPy {
+    #[new]
+    #[pyo3(signature = (**_kwargs))]
+    fn new(py: Python<'_>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        let credential = core_result(py, entra_token::EnvironmentCredential::new(ClientOptions::default()))?;
+        Ok(PyClassInitializer::from(Credential { inner: Inner::new(credential) }).add_subclass(EnvironmentCredentialPy))
+    }
+}
+
+/// `AzureCliCredential(*, tenant_id=None)`: the Azure CLI's signed-in account.
+#[pyclass(module = "entra_token", name = "AzureCliCredential", extends = Credential, frozen)]
+struct AzureCliCredentialPy;
+
+#[pymethods]
+impl AzureCliCredentialPy {
+    #[new]
+    #[pyo3(signature = (*, tenant_id=None, **_kwargs))]
+    fn new(tenant_id: Option<String>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyClassInitializer<Self> {
+        PyClassInitializer::from(Credential { inner: Inner::new(entra_token::AzureCliCredential::new(tenant_id, ClientOptions::default())) }).add_subclass(AzureCliCredentialPy)
+    }
+}
+
+/// `AzureDeveloperCliCredential(*, tenant_id=None)`: the Azure Developer CLI's signed-in account.
+#[pyclass(module = "entra_token", name = "AzureDeveloperCliCredential", extends = Credential, frozen)]
+struct AzureDeveloperCliCredentialPy;
+
+#[pymethods]
+impl AzureDeveloperCliCredentialPy {
+    #[new]
+    #[pyo3(signature = (*, tenant_id=None, **_kwargs))]
+    fn new(tenant_id: Option<String>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyClassInitializer<Self> {
+        PyClassInitializer::from(Credential { inner: Inner::new(entra_token::AzureDeveloperCliCredential::new(tenant_id, ClientOptions::default())) })
+            .add_subclass(AzureDeveloperCliCredentialPy)
+    }
+}
+
+/// The credential an appsettings.json file describes for `api` (its managed identity when the
+/// section asks for one, else `AzureAd`'s client credentials in order).
+#[pyfunction]
+#[pyo3(signature = (path, api=None))]
+fn credential_from_config(py: Python<'_>, path: std::path::PathBuf, api: Option<String>) -> PyResult<Py<Credential>> {
+    let settings = core_result(py, entra_token::config::AppSettings::from_file(&path, &entra_token::Env::process()))?;
+    let credential = core_result(py, settings.credential_for(api.as_deref(), &ClientOptions::default()))?;
+    Py::new(py, Credential { inner: Inner::new(credential) })
+}
+
+/// The downstream APIs of an appsettings.json file: `call` sends a request with an app token
+/// for the API's scopes and answers one claims challenge.
+#[pyclass(module = "entra_token", name = "DownstreamApis", frozen)]
+struct DownstreamApisPy {
+    apis: Arc<entra_token::downstream::DownstreamApis>,
+}
+
+#[pymethods]
+impl DownstreamApisPy {
+    #[new]
+    fn new(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Self> {
+        let apis = core_result(py, entra_token::downstream::DownstreamApis::from_file(&path, ClientOptions::default()))?;
+        Ok(DownstreamApisPy { apis: Arc::new(apis) })
+    }
+
+    /// `(status, headers, body)`; `body` is bytes, `content` (bytes) is sent as `content_type`.
+    #[pyo3(signature = (api, method=None, path=None, content=None, content_type="application/json"))]
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        api: String,
+        method: Option<String>,
+        path: Option<String>,
+        content: Option<Vec<u8>>,
+        content_type: &str,
+    ) -> PyResult<(u16, Vec<(String, String)>, Bound<'py, PyBytes>)> {
+        let apis = self.apis.clone();
+        let content_type = content_type.to_owned();
+        let outcome = py.detach(|| {
+            entra_token::runtime::shared().block_on(async move {
+                let body = content.map(|c| (content_type.as_str(), c));
+                apis.call(&api, method.as_deref(), path.as_deref(), body).await
+            })
+        });
+        logs::forward(py);
+        let response = outcome.map_err(|e| to_py_err(py, &e))?;
+        Ok((response.status, response.headers, PyBytes::new(py, &response.body)))
+    }
+
+    /// Sends JSON text (if any), returns the response JSON text; an error status raises
+    /// `DownstreamApiError` (the core decides).
+    #[pyo3(signature = (api, method="GET", path=None, body=None))]
+    fn call_json(&self, py: Python<'_>, api: String, method: &str, path: Option<String>, body: Option<String>) -> PyResult<String> {
+        let apis = self.apis.clone();
+        let method = method.to_owned();
+        let body: Option<serde_json::Value> = match body {
+            Some(text) => Some(serde_json::from_str(&text).map_err(|e| PyTypeError::new_err(format!("body is not JSON: {e}")))?),
+            None => None,
+        };
+        let outcome = py.detach(|| {
+            entra_token::runtime::shared().block_on(async move { apis.call_json::<serde_json::Value>(&api, &method, path.as_deref(), body.as_ref()).await })
+        });
+        logs::forward(py);
+        outcome.map(|v| v.to_string()).map_err(|e| to_py_err(py, &e))
+    }
+}
+
 /// The decoded claims of a `WWW-Authenticate` claims challenge, or `None` (the HTTP adapters' test).
 #[pyfunction]
 fn claims_from_challenge(www_authenticate: &str) -> Option<String> {
@@ -487,6 +610,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ClientAssertionCredentialPy>()?;
     m.add_class::<ManagedIdentityCredentialPy>()?;
     m.add_class::<WorkloadIdentityCredentialPy>()?;
+    m.add_class::<DefaultAzureCredentialPy>()?;
+    m.add_class::<EnvironmentCredentialPy>()?;
+    m.add_class::<AzureCliCredentialPy>()?;
+    m.add_class::<AzureDeveloperCliCredentialPy>()?;
+    m.add_class::<DownstreamApisPy>()?;
+    m.add_function(wrap_pyfunction!(credential_from_config, m)?)?;
     m.add_function(wrap_pyfunction!(claims_from_challenge, m)?)?;
     m.add_function(wrap_pyfunction!(cache_stats, m)?)?;
     m.add_function(wrap_pyfunction!(clear_cache, m)?)?;

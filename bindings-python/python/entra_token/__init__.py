@@ -18,6 +18,7 @@ from ._errors import (
     AuthenticationError,
     ConfigurationError,
     CredentialUnavailableError,
+    DownstreamApiError,
     EntraTokenError,
     InvalidResponseError,
     RequestTimeoutError,
@@ -25,21 +26,68 @@ from ._errors import (
 )
 from ._native import (
     AccessToken,
+    AzureCliCredential,
+    AzureDeveloperCliCredential,
     CertificateCredential,
     ClientAssertionCredential,
     ClientSecretCredential,
+    DefaultAzureCredential,
+    EnvironmentCredential,
     ManagedIdentityCredential,
     WorkloadIdentityCredential,
     __version__,
     cache_stats,
     claims_from_challenge,
     clear_cache,
+    credential_from_config,
 )
+from ._native import DownstreamApis as _NativeDownstreamApis
+
+import json as _json
+from typing import Any as _Any, List as _List, NamedTuple as _NamedTuple, Optional as _Optional, Tuple as _Tuple
+
+
+class DownstreamResponse(_NamedTuple):
+    """A downstream API's answer."""
+
+    status: int
+    headers: _List[_Tuple[str, str]]
+    body: bytes
+
+
+class DownstreamApis:
+    """The downstream APIs of an appsettings.json file (Microsoft.Identity.Web's ``IDownstreamApi``)::
+
+        apis = DownstreamApis("appsettings.json")
+        forecast = apis.call_json("DownstreamApi")
+    """
+
+    def __init__(self, path: str) -> None:
+        self._native = _NativeDownstreamApis(path)
+
+    def call(self, api: str, method: _Optional[str] = None, path: _Optional[str] = None, content: _Optional[bytes] = None, content_type: str = "application/json") -> DownstreamResponse:
+        """Sends the request with an app token for the API's scopes; answers one claims challenge."""
+        status, headers, body = self._native.call(api, method, path, content, content_type)
+        return DownstreamResponse(status, headers, body)
+
+    def call_json(self, api: str, method: str = "GET", path: _Optional[str] = None, body: _Any = None) -> _Any:
+        """Sends ``body`` as JSON and returns the parsed JSON answer; an error status raises ``DownstreamApiError``."""
+        text = self._native.call_json(api, method, path, None if body is None else _json.dumps(body))
+        return _json.loads(text)
+
 
 __all__ = [
     "AccessToken",
     "AssertionCallbackError",
     "AuthenticationError",
+    "AzureCliCredential",
+    "AzureDeveloperCliCredential",
+    "DefaultAzureCredential",
+    "DownstreamApiError",
+    "DownstreamApis",
+    "DownstreamResponse",
+    "EnvironmentCredential",
+    "credential_from_config",
     "CertificateCredential",
     "ClientAssertionCredential",
     "ClientSecretCredential",

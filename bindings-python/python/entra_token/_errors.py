@@ -55,6 +55,10 @@ class AssertionCallbackError(EntraTokenError):
     """The client assertion callback failed."""
 
 
+class DownstreamApiError(EntraTokenError):
+    """A downstream API answered with an error status (``status`` holds it)."""
+
+
 _BY_KIND = {
     "authentication_failed": AuthenticationError,
     "credential_unavailable": CredentialUnavailableError,
@@ -64,6 +68,7 @@ _BY_KIND = {
     "configuration": ConfigurationError,
     "certificate": ConfigurationError,
     "assertion_callback": AssertionCallbackError,
+    "downstream_api": DownstreamApiError,
 }
 
 

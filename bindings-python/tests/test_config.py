@@ -1,0 +1,114 @@
+"""appsettings.json from Python: the seed's files, the downstream API helper, the local
+managed identity endpoint (`entra-token serve-identity`) serving this package's and
+azure-identity's ManagedIdentityCredential, and DefaultAzureCredential with a stand-in `az`."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import stat
+import subprocess
+import tempfile
+from typing import Dict, Iterator
+
+import pytest
+from azure.identity import ManagedIdentityCredential as AzureManagedIdentityCredential
+
+import entra_token
+from conftest import FIXTURES, IDENTITY_HEADER, USER_ASSIGNED_CLIENT_ID, WEATHER_CLIENT_ID, WEATHER_CLIENT_SECRET, WEATHER_SCOPE, Emulator, claims_of, entra_token_binary
+
+
+def seed(emulator: Emulator, name: str, secret: str = WEATHER_CLIENT_SECRET) -> pathlib.Path:
+    text = (FIXTURES / "appsettings" / name).read_text()
+    for placeholder, value in {
+        "https://login.microsoftonline.com/": f"{emulator.url}/",
+        "<tenant id guid>": emulator.tenant_id,
+        "<app registration client id guid>": WEATHER_CLIENT_ID,
+        "<client secret>": secret,
+        "https://weather-api/": f"{emulator.url}/weather/",
+        "WeatherForecast": "forecast",
+        "api://<downstream api name or app id>/.default": WEATHER_SCOPE,
+        "<managed identity client id>": USER_ASSIGNED_CLIENT_ID,
+    }.items():
+        text = text.replace(placeholder, value)
+    path = pathlib.Path(tempfile.mkdtemp(prefix="entra-token-py-config-")) / name
+    path.write_text(text)
+    return path
+
+
+def test_the_seed_switch_is_configuration_only(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.url)
+    callers = []
+    for name in ["appsettings.client-credentials.json", "appsettings.managed-identity.json"]:
+        apis = entra_token.DownstreamApis(str(seed(emulator, name)))
+        callers.append(apis.call_json("DownstreamApi")["caller"])
+    assert callers == [WEATHER_CLIENT_ID, USER_ASSIGNED_CLIENT_ID]
+
+
+def test_credential_from_config_and_secret_from_the_environment(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = seed(emulator, "appsettings.client-credentials.json", secret="")
+    monkeypatch.setenv("AzureAd__ClientCredentials__0__ClientSecret", WEATHER_CLIENT_SECRET)
+    credential = entra_token.credential_from_config(str(path), "DownstreamApi")
+    assert claims_of(credential.get_token(WEATHER_SCOPE).token)["appid"] == WEATHER_CLIENT_ID
+
+
+def test_downstream_helper_errors_and_claims_challenge(emulator: Emulator) -> None:
+    apis = entra_token.DownstreamApis(str(seed(emulator, "appsettings.client-credentials.json")))
+    emulator.admin("POST", "weather/claims-challenge", {"acrs": "c1"})
+    response = apis.call("DownstreamApi", path="forecast?city=Oslo")
+    assert response.status == 200 and b"Oslo" in response.body
+    bad = seed(emulator, "appsettings.client-credentials.json")
+    bad.write_text(bad.read_text().replace("\"forecast\"", "\"no-such-path\""))
+    with pytest.raises(entra_token.DownstreamApiError) as caught:
+        entra_token.DownstreamApis(str(bad)).call_json("DownstreamApi")
+    assert caught.value.status == 404
+    with pytest.raises(entra_token.ConfigurationError) as caught:
+        entra_token.DownstreamApis(str(bad)).call_json("DownstreamAPX")
+    assert "did you mean DownstreamApi?" in str(caught.value)
+
+
+@pytest.fixture
+def served_identity(emulator: Emulator) -> Iterator[Dict[str, str]]:
+    config = seed(emulator, "appsettings.client-credentials.json")
+    process = subprocess.Popen([entra_token_binary(), "serve-identity", "--as", "app-service", "--config", str(config)], stdout=subprocess.PIPE, text=True)
+    env: Dict[str, str] = {}
+    assert process.stdout is not None
+    for line in process.stdout:
+        line = line.strip()
+        if line == "# ready":
+            break
+        if line.startswith("export "):
+            key, _, value = line[7:].partition("=")
+            env[key] = value
+    try:
+        yield env
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_local_managed_identity_endpoint_serves_this_package_and_azure_identity(
+    emulator: Emulator, served_identity: Dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IDENTITY_ENDPOINT", served_identity["IDENTITY_ENDPOINT"])
+    monkeypatch.setenv("IDENTITY_HEADER", served_identity["IDENTITY_HEADER"])
+    ours = entra_token.ManagedIdentityCredential().get_token(WEATHER_SCOPE)
+    assert claims_of(ours.token)["appid"] == WEATHER_CLIENT_ID, "the token comes from the client secret behind the endpoint"
+    theirs = AzureManagedIdentityCredential().get_token("https://vault.azure.net/.default")
+    assert claims_of(theirs.token)["aud"] == "https://vault.azure.net"
+    assert served_identity["IDENTITY_HEADER"] != IDENTITY_HEADER
+
+
+def test_default_azure_credential_falls_through_to_a_stand_in_az(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    tools = pathlib.Path(tempfile.mkdtemp(prefix="entra-token-py-az-"))
+    az = tools / "az"
+    # A real token from the emulator, printed the way `az account get-access-token` prints it.
+    token = entra_token.ClientSecretCredential(emulator.tenant_id, WEATHER_CLIENT_ID, WEATHER_CLIENT_SECRET, authority=emulator.url).get_token(WEATHER_SCOPE)
+    az.write_text(f"#!/bin/sh\nprintf '{{\"accessToken\": \"{token.token}\", \"expires_on\": {token.expires_on}, \"tokenType\": \"Bearer\"}}'\n")
+    az.chmod(az.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "dev")
+    entra_token.clear_cache()
+    credential = entra_token.DefaultAzureCredential()
+    assert credential.get_token(WEATHER_SCOPE).token == token.token
+    assert "AzureCliCredential" in repr(credential)
