@@ -237,6 +237,31 @@ async fn demo() -> Result<ExitCode, String> {
             ),
             expect_api: Some(200),
         },
+        // The seed's switch: the same code reads either appsettings file; only the file differs.
+        DemoStep {
+            flow: "configuration",
+            name: "appsettings: ClientCredentials",
+            credential: Arc::new(configured(&emulator, SEED_CLIENT_CREDENTIALS, &options)?),
+            expect_api: Some(200),
+        },
+        DemoStep {
+            flow: "configuration",
+            name: "appsettings: ManagedIdentity",
+            credential: Arc::new(configured(&emulator, SEED_MANAGED_IDENTITY, &options)?),
+            expect_api: Some(200),
+        },
+        // A local managed identity endpoint backed by a client secret: managed identity code on a laptop.
+        DemoStep {
+            flow: "local MI endpoint",
+            name: "serve-identity <- client secret",
+            credential: {
+                let backing = ClientSecretCredential::with_options(&tenant, directory::WEATHER_CLIENT_ID, directory::WEATHER_CLIENT_SECRET, options.clone()).map_err(|e| e.to_string())?;
+                let env = serve_identity::start_app_service(backing.into()).await?;
+                let mi = ManagedIdentityOptions { client: ClientOptions { env: Env::from_pairs(env), ..options.clone() }, ..ManagedIdentityOptions::default() };
+                Arc::new(ManagedIdentityCredential::new(mi).map_err(|e| e.to_string())?)
+            },
+            expect_api: Some(200),
+        },
         DemoStep {
             flow: "client credentials",
             name: "secret (wrong secret)",
@@ -267,11 +292,32 @@ async fn demo() -> Result<ExitCode, String> {
     }
     print_table(&rows);
     println!("\nThe second call is served from the cache; the client without the Weather.Read role gets 403 from the API;");
-    println!("managed identity rows differ from each other only in the environment an Azure host would set.");
+    println!("managed identity rows differ from each other only in the environment an Azure host would set; the two");
+    println!("configuration rows run the same code on the seed's two appsettings.json files (ClientCredentials vs");
+    println!("AcquireTokenOptions.ManagedIdentity); the last managed identity row gets its token from a local endpoint.");
     if !all_expected {
         println!("\nSome rows did not end as expected (the last must be refused, the no-role client gets 403, every other row 200).");
     }
     Ok(if all_expected { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+const SEED_CLIENT_CREDENTIALS: &str = include_str!("../../tests/fixtures/appsettings/appsettings.client-credentials.json");
+const SEED_MANAGED_IDENTITY: &str = include_str!("../../tests/fixtures/appsettings/appsettings.managed-identity.json");
+
+/// The credential one of the seed's appsettings files describes, its placeholders filled for
+/// the emulator (the managed identity file finds the emulator's IMDS as a VM would).
+fn configured(emulator: &Emulator, seed: &str, options: &ClientOptions) -> Result<entra_token::config::ConfiguredCredential, String> {
+    let text = seed
+        .replace("https://login.microsoftonline.com/", &format!("{}/", emulator.url()))
+        .replace("<tenant id guid>", &emulator.tenant_id())
+        .replace("<app registration client id guid>", directory::WEATHER_CLIENT_ID)
+        .replace("<client secret>", directory::WEATHER_CLIENT_SECRET)
+        .replace("https://weather-api/", &emulator.weather_url())
+        .replace("api://<downstream api name or app id>/.default", "api://weather/.default")
+        .replace("<managed identity client id>", directory::USER_ASSIGNED_CLIENT_ID);
+    let env = Env::from_pairs(emulator.managed_identity_env("imds").unwrap_or_default());
+    let settings = entra_token::config::AppSettings::from_json_str(&text, None, &env).map_err(|e| e.to_string())?;
+    settings.credential_for(Some("DownstreamApi"), &ClientOptions { env, authority: None, ..options.clone() }).map_err(|e| e.to_string())
 }
 
 /// A managed identity credential configured only by the variables the host type sets.

@@ -68,13 +68,7 @@ pub async fn serve_identity(args: ServeIdentityArgs) -> Result<ExitCode, Failure
     let served = Arc::new(Served { protocol: args.protocol, secret, credential });
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.bind, args.port)).await.map_err(|e| format!("cannot listen on {}:{}: {e}", args.bind, args.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let router = match args.protocol {
-        Protocol::Imds => axum::Router::new()
-            .route("/metadata/identity/oauth2/token", axum::routing::get(token))
-            .route("/metadata/identity/oauth2/token/", axum::routing::get(token)),
-        Protocol::AppService => axum::Router::new().route("/msi/token", axum::routing::get(token)),
-    }
-    .with_state(served.clone());
+    let router = router(served.clone());
     let shown = if args.bind.is_unspecified() { SocketAddr::from(([127, 0, 0, 1], addr.port())) } else { addr };
     println!("entra-token serve-identity: {} protocol on http://{addr}", if args.protocol == Protocol::Imds { "IMDS" } else { "App Service" });
     match args.protocol {
@@ -93,6 +87,29 @@ pub async fn serve_identity(args: ServeIdentityArgs) -> Result<ExitCode, Failure
         .await
         .map_err(|e| format!("server failed: {e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn router(served: Arc<Served>) -> axum::Router {
+    match served.protocol {
+        Protocol::Imds => axum::Router::new()
+            .route("/metadata/identity/oauth2/token", axum::routing::get(token))
+            .route("/metadata/identity/oauth2/token/", axum::routing::get(token)),
+        Protocol::AppService => axum::Router::new().route("/msi/token", axum::routing::get(token)),
+    }
+    .with_state(served)
+}
+
+/// Serves the App Service protocol on an ephemeral loopback port in this process (the demo);
+/// returns the variables a host would set. The server stops with the runtime.
+pub async fn start_app_service(credential: AnyCredential) -> Result<Vec<(String, String)>, String> {
+    let secret = uuid::Uuid::new_v4().simple().to_string();
+    let served = Arc::new(Served { protocol: Protocol::AppService, secret: secret.clone(), credential });
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router(served)).await;
+    });
+    Ok(vec![("IDENTITY_ENDPOINT".into(), format!("http://{addr}/msi/token")), ("IDENTITY_HEADER".into(), secret)])
 }
 
 fn error(protocol: Protocol, status: StatusCode, message: &str) -> Response {

@@ -34,6 +34,10 @@ fn demo_exits_zero_and_prints_the_table() {
             ("managed identity", "miss", "issued", "200", "Weather.Read"),
             ("managed identity", "miss", "issued", "200", "Weather.Read"),
             ("federated (no secret)", "miss", "issued", "200", "Weather.Read"),
+            // A credential built from the appsettings file hits the token the first row cached.
+            ("configuration", "hit", "issued", "200", "Weather.Read"),
+            ("configuration", "miss", "issued", "200", "Weather.Read"),
+            ("local MI endpoint", "hit", "issued", "200", "Weather.Read"),
             ("client credentials", "miss", "authentication_failed AADSTS7000215", "-", "-"),
         ],
         "{stdout}"

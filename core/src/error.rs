@@ -364,8 +364,29 @@ impl fmt::Display for ServiceError {
         if self.attempts > 1 {
             write!(f, ", {} attempts", self.attempts)?;
         }
-        write!(f, ")")
+        write!(f, ")")?;
+        if let Some(anchor) = self.aadsts_codes.first().and_then(|c| troubleshooting_anchor(*c)) {
+            write!(f, "; see {TROUBLESHOOTING}#{anchor}")?;
+        }
+        Ok(())
     }
+}
+
+/// Where error messages send people (TROUBLESHOOTING.md in the repository).
+pub const TROUBLESHOOTING: &str = "https://github.com/entra-token/entra-token/blob/main/TROUBLESHOOTING.md";
+
+/// The TROUBLESHOOTING.md section for an AADSTS code, if it has one.
+pub fn troubleshooting_anchor(aadsts: u32) -> Option<&'static str> {
+    Some(match aadsts {
+        7000215 | 7000222 => "aadsts7000215-invalid-client-secret",
+        700016 => "aadsts700016-application-not-found",
+        500011 => "aadsts500011-resource-not-found",
+        90002 => "aadsts90002-tenant-not-found",
+        700027 | 700024 | 7000214 | 1000502 => "certificate-and-assertion-errors",
+        70021 | 700211 | 700212 | 700213 => "federated-credential-errors",
+        1002012 | 70011 => "aadsts1002012-invalid-scope",
+        _ => return None,
+    })
 }
 
 fn find_aadsts(text: &str) -> Option<u32> {

@@ -210,7 +210,7 @@ fn all_failed(failures: &[(&'static str, String)]) -> String {
             "nothing to authenticate with here: on a laptop run `az login` (or `azd auth login`), or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET; on Azure, assign a managed identity to this host".to_owned()
         });
     let list: Vec<String> = failures.iter().enumerate().map(|(i, (name, why))| format!("{}. {name}: {why}", i + 1)).collect();
-    format!("no credential could get a token. Most likely: {likely}. Tried: {}", list.join("; "))
+    format!("no credential could get a token. Most likely: {likely}. Tried: {}. See {}#no-credential-available", list.join("; "), crate::error::TROUBLESHOOTING)
 }
 
 /// The usual chain: environment → workload identity → managed identity → Azure CLI → Azure
