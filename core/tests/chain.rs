@@ -152,3 +152,18 @@ fn azure_token_credentials_narrows_the_chain() {
     assert!(with("everything").unwrap_err().to_string().contains("is not dev, prod or one of"));
     let _ = ChainedTokenCredential::new(vec![]);
 }
+
+#[tokio::test]
+async fn the_developer_cli_link_reads_azd_output_and_passes_the_scope() {
+    let emulator = emulator().await;
+    let dir = tools("azd", None);
+    let script = dir.join("azd");
+    // azd auth token --output json --scope S: $6 is the scope.
+    std::fs::write(&script, "#!/bin/sh\nprintf '{\"token\": \"azd-token-for-%s\", \"expiresOn\": \"2099-01-01T00:00:00Z\"}' \"$6\"\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let env = vec![("PATH".to_owned(), dir.display().to_string()), ("AZURE_TOKEN_CREDENTIALS".to_owned(), "AzureDeveloperCliCredential".to_owned())];
+    let chain = DefaultAzureCredential::new(chain_options(&emulator, env)).unwrap();
+    let token = chain.get_token(&TokenRequest::new([WEATHER_SCOPE])).await.unwrap();
+    assert_eq!(token.token().expose_secret(), "azd-token-for-api://weather/.default");
+    assert_eq!(token.expires_on(), 4_070_908_800);
+}
