@@ -24,7 +24,8 @@ fn seed_file(emulator: &Emulator, name: &str) -> std::path::PathBuf {
         .replace("WeatherForecast", "forecast")
         .replace("api://<downstream api name or app id>/.default", WEATHER_SCOPE)
         .replace("<managed identity client id>", USER_ASSIGNED_CLIENT_ID);
-    let dir = std::env::temp_dir().join(format!("entra-config-{}-{}", std::process::id(), name));
+    // A directory per call: tests run in parallel threads of one process.
+    let dir = std::env::temp_dir().join(format!("entra-config-{}-{}", uuid::Uuid::new_v4().simple(), name));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("appsettings.json");
     std::fs::write(&path, text).unwrap();
