@@ -5,7 +5,7 @@
 //   node bench/compare/compare_node.mjs --out target/compare/node.json
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
@@ -96,7 +96,7 @@ try {
         const code = `${setup(library)} await get(${JSON.stringify(SCOPE)}); const before = process.memoryUsage().rss; const t0 = Date.now(); let filled = 0;
           for (let i = 0; i < ${k}; i++) { if (Date.now() - t0 > ${budget * 1000}) break; await get('api://scale-' + i + '/.default'); filled++; }
           const fill_s = (Date.now() - t0) / 1000; const after = process.memoryUsage().rss;
-          const n = Math.min(20000, filled * 20); const order = Array.from({ length: n }, () => Math.floor(Math.random() * filled));
+          const n = filled ? 20000 : 0; const order = Array.from({ length: n }, () => Math.floor(Math.random() * filled));
           const t = process.hrtime.bigint(); for (const i of order) await get('api://scale-' + i + '/.default');
           console.log(JSON.stringify({ k: ${k}, filled, fill_s, hit_ns_incl_concat: Number(process.hrtime.bigint() - t) / Math.max(1, n), rss_growth_kb: Math.round((after - before) / 1024) }));`;
         results.cache_scale.push({ library, ...runChild(code, {}, budget + 180) });
@@ -150,6 +150,8 @@ try {
 }
 const out = arg('--out', path.join(root, 'target', 'compare', 'node.json'));
 mkdirSync(path.dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify(results, null, 1));
+// A partial run (--only) updates its scenarios and keeps the others.
+const merged = existsSync(out) ? { ...JSON.parse(readFileSync(out, 'utf8')), ...results } : results;
+writeFileSync(out, JSON.stringify(merged, null, 1));
 console.log(JSON.stringify(results, null, 1));
 process.exit(0);

@@ -130,10 +130,11 @@ function untilAborted(promise, signal) {
 const kNative = Symbol('entraTokenNative');
 
 // One AccessToken object per cached token, by the id the core keeps beside it: a hit returns
-// the same object without copying the token text across the boundary. Bounded: cleared when it
-// grows past what any process keeps cached at once.
+// the same object without copying the token text across the boundary. This is object identity,
+// not a token cache: the core decides validity on every call. Bounded: past the limit the
+// oldest object is dropped (a later hit on it builds a new one).
 const tokensById = new Map();
-const MAX_REMEMBERED = 10_000;
+const MAX_REMEMBERED = 16_384;
 
 function rememberedToken(handle, scope) {
   const id = handle.lookupOneId(scope);
@@ -142,7 +143,7 @@ function rememberedToken(handle, scope) {
   if (known !== undefined) return known;
   const found = handle.lookupOneWithId(scope);
   if (found === null) return null;
-  if (tokensById.size >= MAX_REMEMBERED) tokensById.clear();
+  if (tokensById.size >= MAX_REMEMBERED) tokensById.delete(tokensById.keys().next().value);
   const token = new AccessToken(found.token);
   tokensById.set(found.id, token);
   return token;
