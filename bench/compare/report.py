@@ -19,9 +19,12 @@ READING = """What the misses come from (found so far, not yet profiled in depth)
   runtime's own string inside the object a hit returns (that copy is what keeps the hit path free
   of allocation), plus the core's own entry overhead (bench/README.md: about 740 B beyond the
   token in Rust alone). The peers keep one copy, so their RSS per entry is slightly lower.
-- Node flatness: a hit over 10,000 random scopes costs several times the one-scope hit; suspects
-  are GC pressure from the per-token objects and the scope string conversion, not the core lookup
-  (about 130 ns at 10,000 random entries in the Rust benchmark).
+- Node flatness: most of the scale table's Node figure is the benchmark's own string building and
+  the garbage it makes. Split by hand (2026-11-28, same machine, release addon, 10,000 cached
+  scopes, scope strings built beforehand): `getToken` 434 ns for one scope vs 937 ns in random
+  order (2.2x); the native lookup alone 345 vs 602 ns. The rest of the growth is memory locality:
+  random scopes touch a different JS string, Rust string and cache slot each call (the Rust
+  benchmark shows 77 vs 133 ns for the core lookup alone).
 - Python flatness: the scale figures include building the scope string per call (an f-string),
   which is a large share of a 400 ns call; the K = 1 run is the noisiest. A fairer split (pre-built
   scope strings) is the next step before any conclusion.
