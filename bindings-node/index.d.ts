@@ -35,6 +35,9 @@ export interface GetTokenOptions {
   tenantId?: string;
   /** Ask for a Continuous Access Evaluation capable token. */
   enableCae?: boolean;
+  /** With `claims`: the token the resource refused, so managed identity hosts that support
+   * revocation (Service Fabric, App Service 2025-03-30) mint a new one. */
+  rejectedToken?: string;
   /** Stops waiting (the promise rejects with an AbortError). */
   abortSignal?: AbortSignal;
   [key: string]: unknown;

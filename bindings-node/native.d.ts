@@ -34,7 +34,7 @@ export declare class NativeCredential {
   /** A cached token, or null; synchronous. */
   lookup(scopes: Array<string>, claims?: string | undefined | null, tenantId?: string | undefined | null, enableCae?: boolean | undefined | null): NativeToken | null
   /** A token from the cache or the network, on the core's runtime (never blocks the JS thread). */
-  fetch(scopes: Array<string>, claims?: string | undefined | null, tenantId?: string | undefined | null, enableCae?: boolean | undefined | null): Promise<NativeOutcome>
+  fetch(scopes: Array<string>, claims?: string | undefined | null, tenantId?: string | undefined | null, enableCae?: boolean | undefined | null, rejectedToken?: string | undefined | null): Promise<NativeOutcome>
   /** The credential without its secrets. */
   describe(): string
   /** `[kind, endpoint, reason]` for a managed identity, else null. */

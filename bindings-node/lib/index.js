@@ -182,7 +182,7 @@ class Credential {
     const signal = options && options.abortSignal;
     if (signal && signal.aborted) throw abortError(signal);
     // An aborted caller stops waiting; the request itself may still serve other callers.
-    const pending = handle.fetch(list, options?.claims ?? null, options?.tenantId ?? null, Boolean(options?.enableCae));
+    const pending = handle.fetch(list, options?.claims ?? null, options?.tenantId ?? null, Boolean(options?.enableCae), options?.rejectedToken ?? null);
     const outcome = await untilAborted(pending, signal);
     if (outcome.error) throw toError(outcome.error);
     return new AccessToken(outcome.token);
@@ -331,12 +331,14 @@ function createAuthenticatedFetch(credential, scopes, fetchImpl = globalThis.fet
       headers.set('authorization', `Bearer ${token.token}`);
       return fetchImpl(input, { ...init, headers });
     };
-    const response = await send(await credential.getToken(scopes, { abortSignal: init.signal ?? undefined }));
+    const first = await credential.getToken(scopes, { abortSignal: init.signal ?? undefined });
+    const response = await send(first);
     if (response.status !== 401) return response;
     const claims = native.claimsFromChallenge(response.headers.get('www-authenticate') ?? '');
     if (claims === null) return response;
     await response.arrayBuffer().catch(() => undefined); // release the connection
-    return send(await credential.getToken(scopes, { claims, abortSignal: init.signal ?? undefined }));
+    // The refused token lets managed identity hosts that support revocation mint a new one.
+    return send(await credential.getToken(scopes, { claims, rejectedToken: first.token, abortSignal: init.signal ?? undefined }));
   };
 }
 

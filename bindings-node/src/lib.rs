@@ -174,13 +174,16 @@ fn core<T>(result: entra_token::Result<T>) -> napi::Result<T> {
     result.map_err(|e| throw(native_error(&e)))
 }
 
-fn request(scopes: Vec<String>, claims: Option<String>, tenant_id: Option<String>, enable_cae: Option<bool>) -> TokenRequest {
+fn request(scopes: Vec<String>, claims: Option<String>, tenant_id: Option<String>, enable_cae: Option<bool>, rejected_token: Option<String>) -> TokenRequest {
     let mut request = TokenRequest::new(scopes).with_cae(enable_cae.unwrap_or(false));
     if let Some(claims) = claims {
         request = request.with_claims(claims);
     }
     if let Some(tenant) = tenant_id {
         request = request.with_tenant(tenant);
+    }
+    if let Some(rejected) = rejected_token {
+        request = request.with_rejected_token(rejected);
     }
     request
 }
@@ -319,13 +322,13 @@ impl NativeCredential {
     /// A cached token, or null; synchronous.
     #[napi]
     pub fn lookup(&self, scopes: Vec<String>, claims: Option<String>, tenant_id: Option<String>, enable_cae: Option<bool>) -> Option<NativeToken> {
-        self.inner.lookup(&request(scopes, claims, tenant_id, enable_cae)).map(|t| native_token(&t))
+        self.inner.lookup(&request(scopes, claims, tenant_id, enable_cae, None)).map(|t| native_token(&t))
     }
 
     /// A token from the cache or the network, on the core's runtime (never blocks the JS thread).
     #[napi]
-    pub async fn fetch(&self, scopes: Vec<String>, claims: Option<String>, tenant_id: Option<String>, enable_cae: Option<bool>) -> NativeOutcome {
-        let fetch = self.inner.fetch(request(scopes, claims, tenant_id, enable_cae));
+    pub async fn fetch(&self, scopes: Vec<String>, claims: Option<String>, tenant_id: Option<String>, enable_cae: Option<bool>, rejected_token: Option<String>) -> NativeOutcome {
+        let fetch = self.inner.fetch(request(scopes, claims, tenant_id, enable_cae, rejected_token));
         let task = entra_token::runtime::shared().spawn(std::panic::AssertUnwindSafe(fetch).catch_unwind());
         match task.await {
             Ok(Ok(Ok(token))) => NativeOutcome { token: Some(native_token(&token)), error: None },

@@ -156,7 +156,7 @@ fn block_on(py: Python<'_>, fetch: Fetch) -> PyResult<AccessToken> {
     }
 }
 
-fn token_request(scopes: &Bound<'_, PyTuple>, claims: Option<String>, tenant_id: Option<String>, enable_cae: bool) -> PyResult<TokenRequest> {
+fn token_request(scopes: &Bound<'_, PyTuple>, claims: Option<String>, tenant_id: Option<String>, enable_cae: bool, rejected_token: Option<String>) -> PyResult<TokenRequest> {
     let mut list = Vec::with_capacity(scopes.len());
     for scope in scopes.iter() {
         list.push(scope.extract::<String>().map_err(|_| PyTypeError::new_err("scopes must be strings"))?);
@@ -167,6 +167,9 @@ fn token_request(scopes: &Bound<'_, PyTuple>, claims: Option<String>, tenant_id:
     }
     if let Some(tenant) = tenant_id {
         request = request.with_tenant(tenant);
+    }
+    if let Some(rejected) = rejected_token {
+        request = request.with_rejected_token(rejected);
     }
     Ok(request)
 }
@@ -181,7 +184,10 @@ struct Credential {
 #[pymethods]
 impl Credential {
     /// azure-core's `TokenCredential.get_token`.
-    #[pyo3(signature = (*scopes, claims=None, tenant_id=None, enable_cae=false, **_kwargs))]
+    /// `rejected_token`: with `claims`, the token the resource refused; managed identity sources
+    /// that support revocation then mint a new one instead of returning their cached token.
+    #[pyo3(signature = (*scopes, claims=None, tenant_id=None, enable_cae=false, rejected_token=None, **_kwargs))]
+    #[allow(clippy::too_many_arguments)]
     fn get_token(
         &self,
         py: Python<'_>,
@@ -189,9 +195,10 @@ impl Credential {
         claims: Option<String>,
         tenant_id: Option<String>,
         enable_cae: bool,
+        rejected_token: Option<String>,
         _kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAccessToken>> {
-        let request = token_request(scopes, claims, tenant_id, enable_cae)?;
+        let request = token_request(scopes, claims, tenant_id, enable_cae, rejected_token)?;
         if let Some(token) = self.inner.lookup(&request) {
             return python_token(py, &token);
         }
@@ -204,20 +211,28 @@ impl Credential {
     #[pyo3(signature = (*scopes, options=None))]
     fn get_token_info(&self, py: Python<'_>, scopes: &Bound<'_, PyTuple>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAccessToken>> {
         let (claims, tenant_id, enable_cae) = token_options(options)?;
-        self.get_token(py, scopes, claims, tenant_id, enable_cae, None)
+        self.get_token(py, scopes, claims, tenant_id, enable_cae, None, None)
     }
 
     /// A cached token, or `None`; never does I/O (the async classes' fast path).
     #[pyo3(signature = (scopes, claims=None, tenant_id=None, enable_cae=false))]
     fn _lookup(&self, py: Python<'_>, scopes: &Bound<'_, PyTuple>, claims: Option<String>, tenant_id: Option<String>, enable_cae: bool) -> PyResult<Option<Py<PyAccessToken>>> {
-        let request = token_request(scopes, claims, tenant_id, enable_cae)?;
+        let request = token_request(scopes, claims, tenant_id, enable_cae, None)?;
         self.inner.lookup(&request).map(|t| python_token(py, &t)).transpose()
     }
 
     /// Blocking fetch that skips the lookup (the async classes run it in a worker thread after a miss).
-    #[pyo3(signature = (scopes, claims=None, tenant_id=None, enable_cae=false))]
-    fn _fetch(&self, py: Python<'_>, scopes: &Bound<'_, PyTuple>, claims: Option<String>, tenant_id: Option<String>, enable_cae: bool) -> PyResult<Py<PyAccessToken>> {
-        let request = token_request(scopes, claims, tenant_id, enable_cae)?;
+    #[pyo3(signature = (scopes, claims=None, tenant_id=None, enable_cae=false, rejected_token=None))]
+    fn _fetch(
+        &self,
+        py: Python<'_>,
+        scopes: &Bound<'_, PyTuple>,
+        claims: Option<String>,
+        tenant_id: Option<String>,
+        enable_cae: bool,
+        rejected_token: Option<String>,
+    ) -> PyResult<Py<PyAccessToken>> {
+        let request = token_request(scopes, claims, tenant_id, enable_cae, rejected_token)?;
         let token = block_on(py, self.inner.fetch(request))?;
         python_token(py, &token)
     }

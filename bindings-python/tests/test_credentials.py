@@ -265,3 +265,15 @@ def test_works_after_fork(emulator: Emulator) -> None:
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
     assert [r for r in emulator.token_requests() if "vault" in dict(r["form"])["scope"]], "the child fetched over its own connection"
+
+
+def test_managed_identity_claims_request_with_the_rejected_token_goes_to_the_host(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # App Service revokes a token only from api-version 2025-03-30; Service Fabric always. The
+    # IMDS-style check here: the keyword reaches the core, and a claims request bypasses the cache.
+    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.url)
+    credential = entra_token.ManagedIdentityCredential()
+    first = credential.get_token(WEATHER_SCOPE)
+    again = credential.get_token(WEATHER_SCOPE, claims='{"access_token":{"nbf":{"essential":true,"value":"1"}}}', rejected_token=first.token)
+    imds = [r for r in emulator.requests() if r["path"].startswith("/metadata/identity")]
+    assert len(imds) == 2, "the claims request went to the host"
+    assert again.token == first.token, "IMDS has no revocation: the host hands back its cached token"

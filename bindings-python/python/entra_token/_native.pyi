@@ -23,14 +23,25 @@ class AccessToken:
 
 class Credential:
     def get_token(
-        self, *scopes: str, claims: Optional[str] = None, tenant_id: Optional[str] = None, enable_cae: bool = False, **kwargs: Any
+        self,
+        *scopes: str,
+        claims: Optional[str] = None,
+        tenant_id: Optional[str] = None,
+        enable_cae: bool = False,
+        rejected_token: Optional[str] = None,
+        **kwargs: Any,
     ) -> AccessToken: ...
     def get_token_info(self, *scopes: str, options: Optional[Mapping[str, Any]] = None) -> AccessToken: ...
     def _lookup(
         self, scopes: Tuple[str, ...], claims: Optional[str] = None, tenant_id: Optional[str] = None, enable_cae: bool = False
     ) -> Optional[AccessToken]: ...
     def _fetch(
-        self, scopes: Tuple[str, ...], claims: Optional[str] = None, tenant_id: Optional[str] = None, enable_cae: bool = False
+        self,
+        scopes: Tuple[str, ...],
+        claims: Optional[str] = None,
+        tenant_id: Optional[str] = None,
+        enable_cae: bool = False,
+        rejected_token: Optional[str] = None,
     ) -> AccessToken: ...
     def close(self) -> None: ...
     def __enter__(self) -> "Credential": ...

@@ -49,13 +49,19 @@ class _AsyncCredential:
     _sync: _native.Credential
 
     async def get_token(
-        self, *scopes: str, claims: Optional[str] = None, tenant_id: Optional[str] = None, enable_cae: bool = False, **kwargs: Any
+        self,
+        *scopes: str,
+        claims: Optional[str] = None,
+        tenant_id: Optional[str] = None,
+        enable_cae: bool = False,
+        rejected_token: Optional[str] = None,
+        **kwargs: Any,
     ) -> AccessToken:
         hit = self._sync._lookup(scopes, claims, tenant_id, enable_cae)
         if hit is not None:
             return hit
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(_pool(), self._sync._fetch, scopes, claims, tenant_id, enable_cae)
+        return await loop.run_in_executor(_pool(), self._sync._fetch, scopes, claims, tenant_id, enable_cae, rejected_token)
 
     async def get_token_info(self, *scopes: str, options: Optional[Mapping[str, Any]] = None) -> AccessToken:
         options = options or {}

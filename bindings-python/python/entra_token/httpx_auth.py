@@ -9,11 +9,12 @@ credential).
 from __future__ import annotations
 
 import inspect
-from typing import Any, AsyncGenerator, Generator, Optional
+from typing import Any, AsyncGenerator, Dict, Generator, Optional
 
 import httpx
 
 from . import _native
+from .aio import _AsyncCredential
 
 
 class BearerAuth(httpx.Auth):
@@ -29,24 +30,33 @@ class BearerAuth(httpx.Auth):
             return None
         return _native.claims_from_challenge(response.headers.get("WWW-Authenticate", ""))
 
+    def _kwargs(self, claims: Optional[str], refused: Optional[str]) -> Dict[str, Any]:
+        kwargs: Dict[str, Any] = {} if claims is None else {"claims": claims}
+        # Only entra_token credentials take rejected_token; other TokenCredentials get the claims.
+        if claims is not None and refused and isinstance(self._credential, (_native.Credential, _AsyncCredential)):
+            kwargs["rejected_token"] = refused
+        return kwargs
+
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._credential.get_token(*self._scopes).token}"
+        first = str(self._credential.get_token(*self._scopes).token)
+        request.headers["Authorization"] = f"Bearer {first}"
         response = yield request
         claims = self._claims(response)
         if claims is not None:
-            request.headers["Authorization"] = f"Bearer {self._credential.get_token(*self._scopes, claims=claims).token}"
+            request.headers["Authorization"] = f"Bearer {self._credential.get_token(*self._scopes, **self._kwargs(claims, first)).token}"
             yield request
 
-    async def _token(self, claims: Optional[str]) -> str:
-        result = self._credential.get_token(*self._scopes, claims=claims)
+    async def _token(self, claims: Optional[str], refused: Optional[str] = None) -> str:
+        result = self._credential.get_token(*self._scopes, **self._kwargs(claims, refused))
         if inspect.isawaitable(result):
             result = await result
         return str(result.token)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        request.headers["Authorization"] = f"Bearer {await self._token(None)}"
+        first = await self._token(None)
+        request.headers["Authorization"] = f"Bearer {first}"
         response = yield request
         claims = self._claims(response)
         if claims is not None:
-            request.headers["Authorization"] = f"Bearer {await self._token(claims)}"
+            request.headers["Authorization"] = f"Bearer {await self._token(claims, first)}"
             yield request

@@ -20,8 +20,14 @@ class BearerAuth(requests.auth.AuthBase):
         self._credential = credential
         self._scopes = scopes
 
+    def _get(self, **kwargs: Any) -> Any:
+        # Only entra_token credentials take rejected_token; other TokenCredentials get the claims.
+        if not isinstance(self._credential, _native.Credential):
+            kwargs.pop("rejected_token", None)
+        return self._credential.get_token(*self._scopes, **kwargs)
+
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        token = self._credential.get_token(*self._scopes)
+        token = self._get()
         request.headers["Authorization"] = f"Bearer {token.token}"
         request.register_hook("response", self._answer_challenge)
         return request
@@ -33,7 +39,8 @@ class BearerAuth(requests.auth.AuthBase):
         claims = _native.claims_from_challenge(response.headers.get("WWW-Authenticate", ""))
         if claims is None:
             return response
-        token = self._credential.get_token(*self._scopes, claims=claims)
+        refused = (response.request.headers.get("Authorization") or "").removeprefix("Bearer ")
+        token = self._get(claims=claims, rejected_token=refused)
         retry = response.request.copy()
         retry.headers["Authorization"] = f"Bearer {token.token}"
         retry._entra_token_retried = True  # type: ignore[attr-defined]
