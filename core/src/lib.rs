@@ -29,6 +29,8 @@ pub mod http;
 pub mod runtime;
 pub mod scope;
 mod secret;
+#[doc(hidden)]
+pub mod testing;
 mod token;
 mod token_response;
 

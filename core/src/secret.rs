@@ -5,12 +5,12 @@
 //! by accident; reading it takes an explicit [`Secret::expose_secret`].
 
 use std::fmt;
-use std::sync::Arc;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// A string that must never be printed: its `Debug` and `Display` show `[redacted]`.
 ///
-/// Clones share one allocation, which is zeroized when the last clone drops.
+/// The value lives in one exact-size allocation, zeroized when dropped; a clone is its own copy
+/// (secrets are short, and an owned copy keeps a cached token to a single allocation).
 ///
 /// ```
 /// use entra_token::Secret;
@@ -19,12 +19,20 @@ use zeroize::Zeroizing;
 /// assert_eq!(secret.expose_secret(), "hunter2");
 /// ```
 #[derive(Clone)]
-pub struct Secret(Arc<Zeroizing<String>>);
+pub struct Secret(Zeroizing<Box<str>>);
 
 impl Secret {
     /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(Arc::new(Zeroizing::new(value.into())))
+        let mut value: String = value.into();
+        if value.len() == value.capacity() {
+            return Secret(Zeroizing::new(value.into_boxed_str()));
+        }
+        // Shrinking in place could move the bytes and free the old buffer unzeroized: copy,
+        // then wipe the original.
+        let exact: Box<str> = value.as_str().into();
+        value.zeroize();
+        Secret(Zeroizing::new(exact))
     }
 
     /// The secret itself.
@@ -32,7 +40,7 @@ impl Secret {
     /// Security: the returned string must go only where the secret is meant to go (a request
     /// body, a header). Never log or format it.
     pub fn expose_secret(&self) -> &str {
-        self.0.as_str()
+        &self.0
     }
 
     /// Whether the secret is the empty string.

@@ -1,9 +1,11 @@
 //! Access tokens, token requests and the credential trait.
 
+use crate::cache::EntryState;
 use crate::error::Result;
 use crate::secret::Secret;
 use std::any::Any;
 use std::fmt;
+use std::num::NonZeroU64;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
@@ -21,11 +23,17 @@ use std::sync::{Arc, OnceLock};
 #[derive(Clone)]
 pub struct AccessToken(Arc<AccessTokenInner>);
 
+// One allocation per token, which is also the cache's entry: the fields a cache hit reads (the
+// key it compares, the expiry it checks, the CLOCK bit it sets) come first, so with the
+// reference count they share the first cache line.
+#[repr(C)]
 struct AccessTokenInner {
-    token: Secret,
     expires_on: u64,
-    refresh_on: Option<u64>,
-    token_type: Box<str>,
+    refresh_on: Option<NonZeroU64>,
+    entry: EntryState,
+    token: Secret,
+    /// `None` for `Bearer`, the usual type, so that it costs no allocation.
+    token_type: Option<Box<str>>,
     binding_slot: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
@@ -38,11 +46,17 @@ impl AccessToken {
 
     /// A token of the given type (`Bearer`, `pop`).
     pub fn with_type(token: impl Into<Secret>, expires_on: u64, refresh_on: Option<u64>, token_type: &str) -> Self {
+        Self::with_entry(token.into(), expires_on, refresh_on, token_type, EntryState::default())
+    }
+
+    /// A token that knows its cache key (made by the cache when it stores a fetched token).
+    pub(crate) fn with_entry(token: Secret, expires_on: u64, refresh_on: Option<u64>, token_type: &str, entry: EntryState) -> Self {
         AccessToken(Arc::new(AccessTokenInner {
-            token: token.into(),
             expires_on,
-            refresh_on,
-            token_type: token_type.into(),
+            refresh_on: refresh_on.and_then(NonZeroU64::new),
+            entry,
+            token,
+            token_type: (token_type != "Bearer").then(|| token_type.into()),
             binding_slot: OnceLock::new(),
         }))
     }
@@ -59,12 +73,12 @@ impl AccessToken {
 
     /// When a fresh token should be fetched in the background, in seconds since the Unix epoch.
     pub fn refresh_on(&self) -> Option<u64> {
-        self.0.refresh_on
+        self.0.refresh_on.map(NonZeroU64::get)
     }
 
     /// The token type, usually `Bearer`.
     pub fn token_type(&self) -> &str {
-        &self.0.token_type
+        self.0.token_type.as_deref().unwrap_or("Bearer")
     }
 
     /// One value a language binding may attach to this token once (for example a ready-made
@@ -77,6 +91,11 @@ impl AccessToken {
     pub fn same_instance(&self, other: &AccessToken) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
+
+    /// The cache's bookkeeping for this token.
+    pub(crate) fn entry(&self) -> &EntryState {
+        &self.0.entry
+    }
 }
 
 impl fmt::Debug for AccessToken {
@@ -85,7 +104,7 @@ impl fmt::Debug for AccessToken {
             .field("token", &"[redacted]")
             .field("expires_on", &self.0.expires_on)
             .field("refresh_on", &self.0.refresh_on)
-            .field("token_type", &self.0.token_type)
+            .field("token_type", &self.token_type())
             .finish()
     }
 }

@@ -31,8 +31,9 @@ impl std::fmt::Debug for TokenResponse {
 }
 
 impl TokenResponse {
-    pub fn into_access_token(self) -> AccessToken {
-        AccessToken::with_type(self.token, self.expires_on, self.refresh_on, &self.token_type)
+    /// The token, carrying the cache key it will be stored under.
+    pub fn into_cached_token(self, key: crate::cache::Key) -> AccessToken {
+        AccessToken::with_entry(self.token, self.expires_on, self.refresh_on, &self.token_type, crate::cache::EntryState::keyed(key))
     }
 }
 
