@@ -587,16 +587,29 @@ impl<S: TokenSource> CachedSource<S> {
 
     /// A token from the cache, or fetched (once for all concurrent callers of the same key).
     pub async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken> {
+        // The hit is decided synchronously; only a miss builds (and boxes) the fetch's state
+        // machine, so a hit's future stays a few words and costs no allocation.
+        match self.cached_or_fetch(request)? {
+            Ok(token) => Ok(token),
+            Err(fetch) => fetch.await,
+        }
+    }
+
+    /// A cached token, or the future that fetches one.
+    fn cached_or_fetch(&self, request: &TokenRequest) -> Result<Result<AccessToken, BoxFuture<'static, Result<AccessToken>>>> {
         let tenant = self.source.resolve_tenant(request)?;
         let scopes = normalise_scopes(request.scopes());
         let view = self.view(request, tenant, &scopes);
         let key = |v: KeyView<'_>| Key::new(self.source.identity().clone(), &v);
+        // Cloned only on the way to a fetch: a hit touches no reference count but the token's.
+        let owned = || (self.source.clone(), self.cache.clone(), self.clock.clone());
         // A claims challenge or a forced refresh never reads the cache; its token replaces the cached one.
         if request.force_refresh() || request.claims().is_some() {
-            return fetch_and_store(self.source.clone(), self.cache.clone(), self.clock.clone(), key(view), request.clone()).await;
+            let (source, cache, clock) = owned();
+            return Ok(Err(fetch_and_store(source, cache, clock, key(view), request.clone()).boxed()));
         }
         let now = self.clock.now();
-        match self.cache.lookup(&view, now, false) {
+        Ok(match self.cache.lookup(&view, now, false) {
             Lookup::Hit(token) => Ok(token),
             Lookup::RefreshDue(token) => {
                 if token.entry().refreshing.compare_exchange(false, true, Relaxed, Relaxed).is_ok() {
@@ -605,12 +618,17 @@ impl<S: TokenSource> CachedSource<S> {
                 Ok(token)
             }
             Lookup::Miss => {
+                let (source, cache, clock) = owned();
                 let owned = key(view);
-                let (source, cache, clock, request) = (self.source.clone(), self.cache.clone(), self.clock.clone(), request.clone());
-                let flight_key = owned.clone();
-                self.cache.single_flight(flight_key, move || fetch_and_store(source, cache, clock, owned, request).boxed()).await
+                let request = request.clone();
+                Err(async move {
+                    let flight_key = owned.clone();
+                    let shared = cache.clone();
+                    shared.single_flight(flight_key, move || fetch_and_store(source, cache, clock, owned, request).boxed()).await
+                }
+                .boxed())
             }
-        }
+        })
     }
 
     fn spawn_refresh(&self, key: Key, request: TokenRequest, old: AccessToken) {
