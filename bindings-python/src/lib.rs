@@ -2,8 +2,8 @@
 //! tokens and errors, and nothing more; every behaviour (cache, retries, protocol) is core's.
 //!
 //! The cache-hit path never leaves the calling thread: `get_token` looks the token up while
-//! holding the GIL and returns the Python `AccessToken` object kept beside the cached token, so a
-//! hit allocates nothing new. Only a miss releases the GIL and blocks on the shared runtime.
+//! holding the GIL and builds the Python `AccessToken` from the cached token (one string copy).
+//! Only a miss releases the GIL and blocks on the shared runtime.
 
 use entra_token::{
     AccessToken, AnyCredential, Authority, CertificateInput, CertificateOptions, ClientAssertionCredential, ClientCertificateCredential, ClientOptions, ClientSecretCredential,
@@ -52,7 +52,7 @@ struct PyAccessToken {
     token: Py<PyString>,
     expires_on: u64,
     refresh_on: Option<u64>,
-    token_type: String,
+    token_type: Py<PyString>,
 }
 
 #[pymethods]
@@ -70,8 +70,8 @@ impl PyAccessToken {
         self.refresh_on
     }
     #[getter]
-    fn token_type(&self) -> &str {
-        &self.token_type
+    fn token_type(&self, py: Python<'_>) -> Py<PyString> {
+        self.token_type.clone_ref(py)
     }
     fn __len__(&self) -> usize {
         2
@@ -91,24 +91,23 @@ impl PyAccessToken {
     }
 }
 
-/// The Python object for a core token, made once per token and kept beside it in the cache.
+/// The Python object for a core token, made on each call. Keeping one per cached token would
+/// save ~110 ns a hit but hold a second copy of every token (~1.2 KB an entry) for as long as it
+/// is cached; the core's own copy is all the cache keeps (bench/README.md).
 fn python_token(py: Python<'_>, token: &AccessToken) -> PyResult<Py<PyAccessToken>> {
-    let slot = token.binding_slot();
-    if let Some(existing) = slot.get().and_then(|b| b.downcast_ref::<Py<PyAccessToken>>()) {
-        return Ok(existing.clone_ref(py));
-    }
-    let object = Py::new(
+    let token_type = match token.token_type() {
+        "Bearer" => pyo3::intern!(py, "Bearer").clone(),
+        other => PyString::new(py, other),
+    };
+    Py::new(
         py,
         PyAccessToken {
             token: PyString::new(py, token.token().expose_secret()).unbind(),
             expires_on: token.expires_on(),
             refresh_on: token.refresh_on(),
-            token_type: token.token_type().to_owned(),
+            token_type: token_type.unbind(),
         },
-    )?;
-    // Another thread may have won the race; either object is equally good.
-    let _ = slot.set(Box::new(object.clone_ref(py)));
-    Ok(object)
+    )
 }
 
 /// Raises the entra_token exception class for a core error, with every field it carries.
