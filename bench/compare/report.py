@@ -11,7 +11,9 @@ import sys
 from typing import Any, Dict, List, Optional
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-OURS = {"entra_token", "entra-token"}
+OURS = {"entra_token", "entra-token", "entra-token-prebuilt-request"}
+# The emulator's access tokens for api://scale-N/.default are about this long.
+TOKEN_BYTES = 966
 
 
 READING = """What the misses come from (found so far, not yet profiled in depth):
@@ -72,16 +74,24 @@ def section(out: List[str], runtime: str, data: Dict[str, Any]) -> None:
                 note += f"; {r['ns'] / floor:.1f}x the floor"
             out.append(f"| {r['library']} | {fmt(r.get('ns'))} | {note} |")
     if "cache_scale" in data:
+        rows = data["cache_scale"]
         out += ["", "### (b) Cache scale: K distinct cached scopes (fill through the emulator, random-order hits)", "",
-                "| library | K asked | filled (budget) | fill s | ns per hit | RSS growth KiB | KiB per entry |", "|---|---|---|---|---|---|---|"]
-        for r in data["cache_scale"]:
-            per = r["rss_growth_kb"] / r["filled"] if r.get("filled") and r.get("rss_growth_kb") is not None else None
-            hit = scale_hit(r)
-            out.append(f"| {r['library']} | {fmt(r.get('k'))} | {fmt(r.get('filled'))} | {fmt(r.get('fill_s'))} | {fmt(hit)} | {fmt(r.get('rss_growth_kb'))} | {fmt(per)} |" if "k" in r else f"| {r['library']} | | {r.get('outcome')} | | | | |")
+                "| library | K asked | filled (budget) | fill s | ns per hit | RSS growth KiB | bytes per entry | hit ratio at this K |", "|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            if "k" not in r:
+                out.append(f"| {r['library']} | | {r.get('outcome')} | | | | | |")
+                continue
+            per = r["rss_growth_kb"] * 1024 / r["filled"] if r.get("filled") and r.get("rss_growth_kb") is not None else None
+            peers = [scale_hit(p) for p in rows if p.get("k") == r["k"] and p["library"] not in OURS and p.get("filled") and scale_hit(p)]
+            note = ratio(scale_hit(r), min(peers) if peers else None) if r["library"] in OURS else ""
+            out.append(f"| {r['library']} | {fmt(r.get('k'))} | {fmt(r.get('filled'))} | {fmt(r.get('fill_s'))} | {fmt(scale_hit(r))} | {fmt(r.get('rss_growth_kb'))} | {fmt(per)} | {note} |")
     if "concurrent_cold" in data:
-        out += ["", "### (c) 100 concurrent cold callers, 200 ms server latency", "", "| library | requests at the server | wall time s | errors |", "|---|---|---|---|"]
-        for r in data["concurrent_cold"]:
-            out.append(f"| {r['library']} | {r.get('requests_at_server')} | {fmt(r.get('wall_s'))} | {r.get('errors', r.get('outcome'))} |")
+        rows = data["concurrent_cold"]
+        peers = [r["wall_s"] for r in rows if r["library"] not in OURS and r.get("wall_s")]
+        out += ["", "### (c) 100 concurrent cold callers, 200 ms server latency", "", "| library | requests at the server | wall time s | errors | wall time ratio |", "|---|---|---|---|---|"]
+        for r in rows:
+            note = ratio(r.get("wall_s"), min(peers) if peers else None) if r["library"] in OURS else ""
+            out.append(f"| {r['library']} | {r.get('requests_at_server')} | {fmt(r.get('wall_s'))} | {r.get('errors', r.get('outcome'))} | {note} |")
     if "cold_process" in data:
         rows = data["cold_process"]
         out += ["", "### (d) Cold process: start to first token (median of 5 processes)", "", "| flow | library | ms | ratio |", "|---|---|---|---|"]
@@ -117,7 +127,7 @@ def targets(out: List[str], data: Dict[str, Dict[str, Any]]) -> None:
             factor = scale_hit(last) / scale_hit(first)
             out.append(f"| hit at K = {last['k']:,} ≤ 1.5x the K = 1 hit (goal is at 100,000) | {title} | {factor:.2f}x | {'met at this K' if factor <= 1.5 else 'NOT met'} |")
             per_entry = last["rss_growth_kb"] * 1024 / last["filled"]
-            out.append(f"| memory per entry beyond the token (~900 B JWT) ≤ 256 B | {title} | {per_entry:,.0f} B of RSS per entry in all | {'met' if per_entry - 900 <= 256 else 'NOT met'} |")
+            out.append(f"| memory per entry beyond the token (~{TOKEN_BYTES:,} B JWT) ≤ 256 B, at K = {last['filled']:,} | {title} | {per_entry:,.0f} B of RSS per entry in all | {'met' if per_entry - TOKEN_BYTES <= 256 else 'NOT met'} |")
         conc = next((r for r in d.get("concurrent_cold", []) if r["library"] == ours), None)
         if conc:
             ok = conc.get("requests_at_server") == 1 and conc.get("wall_s", 9) <= 0.22

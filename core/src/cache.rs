@@ -332,7 +332,9 @@ enum Lookup {
 pub struct TokenCache {
     shards: Box<[Shard]>,
     shard_mask: usize,
-    shard_capacity: usize,
+    max_entries: usize,
+    /// Entries in all shards: the bound is global, so uneven shards never evict early.
+    len: std::sync::atomic::AtomicUsize,
     skew: u64,
     retry_delay: u64,
     hasher: hashbrown::DefaultHashBuilder,
@@ -344,14 +346,15 @@ impl TokenCache {
     /// A new, empty cache.
     pub fn new(options: CacheOptions) -> Self {
         let max = options.max_entries.max(1);
-        // Up to 64 shards, each holding at least 64 entries so LRU order means something within
-        // a shard; the per-shard bounds add up to at most `max`.
+        // Up to 64 shards, each holding about 64 entries or more at the bound, so that LRU order
+        // means something within a shard.
         let wanted = (max / 64).max(1);
         let shard_count = 64usize.min(if wanted.is_power_of_two() { wanted } else { wanted.next_power_of_two() / 2 });
         TokenCache {
             shards: (0..shard_count).map(|_| Shard::default()).collect(),
             shard_mask: shard_count - 1,
-            shard_capacity: max / shard_count,
+            max_entries: max,
+            len: std::sync::atomic::AtomicUsize::new(0),
             skew: options.expiry_skew.as_secs(),
             retry_delay: options.refresh_retry_delay.as_secs(),
             hasher: hashbrown::DefaultHashBuilder::default(),
@@ -365,9 +368,13 @@ impl TokenCache {
         GLOBAL.get_or_init(|| Arc::new(TokenCache::new(CacheOptions::default()))).clone()
     }
 
-    fn shard(&self, hash: u64) -> &Shard {
+    fn shard_index(&self, hash: u64) -> usize {
         // The table uses the low and top bits; pick the shard from the middle ones.
-        &self.shards[(hash >> 32) as usize & self.shard_mask]
+        (hash >> 32) as usize & self.shard_mask
+    }
+
+    fn shard(&self, hash: u64) -> &Shard {
+        &self.shards[self.shard_index(hash)]
     }
 
     /// `fast`: the synchronous path that bindings try first. It counts only its hits, because a
@@ -423,15 +430,34 @@ impl TokenCache {
             *cached = token.clone();
             return;
         }
-        if state.table.len() >= self.shard_capacity {
-            self.evict_one(state, now, &shard.counters);
-        }
+        // A new entry starts referenced, so the sweep below cannot take it straight away.
+        token.entry().referenced.store(true, Relaxed);
         state.table.insert_unique(hash, token.clone(), |t| key_of(t).map_or(0, |k| self.hasher.hash_one(k.view())));
+        let total = self.len.fetch_add(1, Relaxed) + 1;
+        drop(guard);
+        if total > self.max_entries {
+            self.evict_to_bound(self.shard_index(hash), now);
+        }
+    }
+
+    /// Evicts until the global bound holds again, starting with the shard that just grew (one
+    /// lock at a time, never nested).
+    fn evict_to_bound(&self, first: usize, now: u64) {
+        let count = self.shards.len();
+        while self.len.load(Relaxed) > self.max_entries {
+            let evicted = (0..count).map(|i| &self.shards[(first + i) % count]).any(|shard| {
+                let mut state = shard.state.write().unwrap_or_else(|p| p.into_inner());
+                !state.table.is_empty() && self.evict_one(&mut state, now, &shard.counters)
+            });
+            if !evicted {
+                return;
+            }
+        }
     }
 
     /// CLOCK: sweep the buckets from the hand, clearing reference bits, and evict the first token
     /// that is expired or was not used since the last sweep.
-    fn evict_one(&self, state: &mut ShardState, now: u64, counters: &Counters) {
+    fn evict_one(&self, state: &mut ShardState, now: u64, counters: &Counters) -> bool {
         let n = state.table.num_buckets();
         for _ in 0..2 * n + 1 {
             let i = state.hand % n;
@@ -444,9 +470,11 @@ impl TokenCache {
             if let Ok(found) = state.table.get_bucket_entry(i) {
                 found.remove();
             }
+            self.len.fetch_sub(1, Relaxed);
             counters.evictions.fetch_add(1, Relaxed);
-            return;
+            return true;
         }
+        false
     }
 
     /// Shares one fetch among every concurrent caller for `key`.
@@ -538,7 +566,9 @@ impl TokenCache {
     /// Forgets every token.
     pub fn clear(&self) {
         for shard in self.shards.iter() {
-            *shard.state.write().unwrap_or_else(|p| p.into_inner()) = ShardState::default();
+            let mut state = shard.state.write().unwrap_or_else(|p| p.into_inner());
+            self.len.fetch_sub(state.table.len(), Relaxed);
+            *state = ShardState::default();
         }
     }
 }
@@ -719,11 +749,30 @@ mod tests {
             }
         });
         let stats = cache.stats();
-        assert!(stats.entries <= 1_000, "{stats:?}");
-        assert!(stats.entries >= 900, "the cache stays nearly full: {stats:?}");
+        assert_eq!(stats.entries, 1_000, "the bound holds and the cache stays full: {stats:?}");
         assert_eq!(stats.evictions, 1_000_000 - stats.entries);
         assert_eq!(stats.misses, 1_000_000);
         assert_eq!(stats.fetches, 1_000_000);
+    }
+
+    #[test]
+    fn the_bound_is_global_so_uneven_shards_do_not_evict_early() {
+        // 10,000 entries over 64 shards: some shards hold well above 10,000 / 64.
+        let (cred, cache, _) = cached(10_000, b"s");
+        block_on(async {
+            for i in 0..10_000u32 {
+                cred.get_token(&TokenRequest::new([format!("api://r{i}/.default")])).await.unwrap();
+            }
+            let full = cache.stats();
+            assert_eq!((full.entries, full.evictions), (10_000, 0), "{full:?}");
+            cred.get_token(&TokenRequest::new(["api://one-more/.default"])).await.unwrap();
+        });
+        let stats = cache.stats();
+        assert_eq!((stats.entries, stats.evictions), (10_000, 1), "{stats:?}");
+        cache.clear();
+        assert_eq!(cache.stats().entries, 0);
+        block_on(cred.get_token(&TokenRequest::new(["api://after-clear/.default"]))).unwrap();
+        assert_eq!(cache.stats().evictions, 1, "clear() resets the count the bound is checked against");
     }
 
     #[test]
