@@ -113,10 +113,23 @@ try {
     for (const library of LIBRARIES) {
       await reset();
       await admin('POST', 'faults', { kind: 'delay', ms: 200, path_contains: '/token', times: 0 });
-      const r = runChild(`${setup(library)} const t = process.hrtime.bigint(); const out = await Promise.allSettled(Array.from({ length: 100 }, () => get(${JSON.stringify(SCOPE)})));
-        console.log(JSON.stringify({ wall_s: Number(process.hrtime.bigint() - t) / 1e9, errors: out.filter((o) => o.status === 'rejected').length }));`, {}, 120);
+      // Three runs, median wall time (one run on a shared machine can be off by 100 ms).
+      const runs = [];
+      for (let n = 0; n < 3; n++) {
+        await admin('DELETE', 'requests');
+        const r = runChild(`${setup(library)} const t = process.hrtime.bigint(); const out = await Promise.allSettled(Array.from({ length: 100 }, () => get(${JSON.stringify(SCOPE)})));
+          console.log(JSON.stringify({ wall_s: Number(process.hrtime.bigint() - t) / 1e9, errors: out.filter((o) => o.status === 'rejected').length }));`, {}, 120);
+        runs.push({ ...r, requests_at_server: await tokenRequests() });
+      }
       await admin('DELETE', 'faults');
-      results.concurrent_cold.push({ library, requests_at_server: await tokenRequests(), ...r });
+      const walls = runs.map((r) => r.wall_s).filter((w) => typeof w === 'number').sort((a, b) => a - b);
+      results.concurrent_cold.push({
+        library,
+        requests_at_server: Math.max(...runs.map((r) => r.requests_at_server)),
+        wall_s: walls.length ? walls[Math.floor(walls.length / 2)] : null,
+        errors: runs.reduce((sum, r) => sum + (r.errors ?? 1), 0),
+        walls_s: walls,
+      });
     }
   }
   if (only.includes('cold')) {

@@ -212,10 +212,28 @@ def scenario_concurrent(emulator: Emulator) -> List[Dict[str, Any]]:
             for th in threads: th.join()
             print(json.dumps({{"wall_s": time.perf_counter() - t, "errors": len(errors)}}))
         """)
-        result = run_child(code, {}, 120)
+        runs = []
+        for _ in range(CONCURRENT_RUNS):
+            emulator.admin("DELETE", "requests")
+            runs.append({**run_child(code, {}, 120), "requests_at_server": emulator.token_requests()})
         emulator.admin("DELETE", "faults")
-        rows.append({"library": library, "requests_at_server": emulator.token_requests(), **result})
+        rows.append({"library": library, **median_run(runs)})
     return rows
+
+
+# The concurrent scenario runs this often per library; the table shows the median wall time
+# (one run on a shared machine can be off by 100 ms).
+CONCURRENT_RUNS = 3
+
+
+def median_run(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
+    walls = [r["wall_s"] for r in runs if isinstance(r.get("wall_s"), (int, float))]
+    return {
+        "requests_at_server": max(r["requests_at_server"] for r in runs),
+        "wall_s": statistics.median(walls) if walls else None,
+        "errors": sum(r.get("errors", 1) for r in runs),
+        "walls_s": walls,
+    }
 
 
 def scenario_cold_process(emulator: Emulator) -> List[Dict[str, Any]]:

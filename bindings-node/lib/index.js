@@ -143,11 +143,19 @@ function rememberedToken(handle, scope) {
   if (id < 0) return null;
   const known = tokensById.get(id);
   if (known !== undefined) return known;
-  const found = handle.lookupOneWithId(scope);
-  if (found === null) return null;
+  // One string across the boundary (see lookupOnePacked in src/lib.rs): "id expires refresh type\ntoken".
+  const packed = handle.lookupOnePacked(scope);
+  if (packed === null) return null;
+  const newline = packed.indexOf('\n');
+  const [packedId, expiresOn, refreshOn, tokenType] = packed.slice(0, newline).split(' ');
+  const token = new AccessToken({
+    token: packed.slice(newline + 1),
+    expiresOn: Number(expiresOn),
+    refreshOn: refreshOn === '-' ? null : Number(refreshOn),
+    tokenType,
+  });
   if (tokensById.size >= MAX_REMEMBERED) tokensById.delete(tokensById.keys().next().value);
-  const token = new AccessToken(found.token);
-  tokensById.set(found.id, token);
+  tokensById.set(Number(packedId), token);
   return token;
 }
 
