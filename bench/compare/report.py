@@ -16,24 +16,29 @@ OURS = {"entra_token", "entra-token", "entra-token-prebuilt-request"}
 TOKEN_BYTES = 966
 
 
-READING = """What the misses come from (found so far, not yet profiled in depth):
-- Memory: each cached token lives twice in the bindings, once in the core (Rust) and once as the
-  runtime's own string inside the object a hit returns (that copy is what keeps the hit path free
-  of allocation), plus the core's own entry overhead (bench/README.md: about 740 B beyond the
-  token in Rust alone). The peers keep one copy, so their RSS per entry is slightly lower.
-- Node flatness: most of the scale table's Node figure is the benchmark's own string building and
-  the garbage it makes. Split by hand (2026-11-28, same machine, release addon, 10,000 cached
-  scopes, scope strings built beforehand): `getToken` 434 ns for one scope vs 937 ns in random
-  order (2.2x); the native lookup alone 345 vs 602 ns. The rest of the growth is memory locality:
-  random scopes touch a different JS string, Rust string and cache slot each call (the Rust
-  benchmark shows 77 vs 133 ns for the core lookup alone).
-- Python flatness: the scale figures include building the scope string per call (an f-string),
-  which is a large share of a 400 ns call; the K = 1 run is the noisiest. A fairer split (pre-built
-  scope strings) is the next step before any conclusion.
-- Peers' hits grow with K too (msal-node and @azure/identity reach hundreds of µs to ms per hit at
-  a few thousand tokens, and could not fill 10,000 within the 60 s budget).
-- Not measured yet: K = 100,000 (pass `--sizes ...,100000 --fill-budget 300`), and the Rust
-  azure_identity crate as a Rust peer."""
+READING = """What the misses come from (profiled 2026-11-28 on this machine kind; details in bench/README.md):
+- Flatness, all runtimes: a hit on one of 100,000 tokens in random order takes one cache and TLB
+  miss to main memory on the token's own allocation (`perf record`: 88 % of the Rust lookup's
+  samples sit on that first load). Any cache that hands out a reference-counted token pays it;
+  on this VM it costs ~300 ns. The bare Rust `HashMap` floor degrades 14x over the same change
+  (criterion, bench/README.md), entra-token's core 5.6x, and in this run azure_identity more
+  than entra-token. Python adds a copy of the 1 KB token text from cold memory into a new `str`.
+- Node flatness: beyond the 1,024 hot tokens whose JS objects are kept, a hit builds the token
+  string and object (0.83 µs for the native part, ~2.6 µs per `getToken` at 10,000 random
+  scopes, measured by hand; the rest is not profiled yet). Keeping more objects would hold a
+  second copy of every token (the memory target) for a speed-up only very large caches see.
+- Rust hit: 107 ns with a `TokenRequest` built per call (two allocations), 87 ns reusing one, 70 ns
+  for the synchronous `get_token_cached` (criterion). The rest is the clock read (vdso
+  `clock_gettime`, ~20 ns here), the shard's read lock, hashing and the reference count.
+  azure_identity's hit measures 184 ns on this machine, not the ~420 ns the issue's first
+  measurement found, so the 4x ratio is out of reach without dropping the clock read.
+- Memory: met in all three runtimes since the cache keeps its key and bookkeeping inside the
+  token's allocation and the bindings stopped keeping a second copy of each token; the RSS
+  figure is noisy (a few tens of bytes per entry between runs).
+- Peers: msal and azure-identity (Python) fill 10,000 scopes in ~100 s and reach ~11,000 in the
+  120 s budget; @azure/identity and @azure/msal-node take ms per hit at a few thousand tokens.
+  With 100 cold callers only entra-token (all runtimes) and the azure_identity crate send one
+  request; the Python and Node peers send 100."""
 
 
 def load(name: str) -> Optional[Dict[str, Any]]:
