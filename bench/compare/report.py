@@ -20,7 +20,7 @@ READING = """What the misses come from (profiled 2026-11-28 on this machine kind
 - Flatness, all runtimes: a hit on one of 100,000 tokens in random order takes one cache and TLB
   miss to main memory on the token's own allocation (`perf record`: 88 % of the Rust lookup's
   samples sit on that first load). Any cache that hands out a reference-counted token pays it;
-  on this VM it costs ~300 ns. The bare Rust `HashMap` floor degrades 14x over the same change
+  on this VM it costs ~300 ns. The bare Rust `HashMap` floor degrades 14-15x over the same change
   (criterion, bench/README.md), entra-token's core 5.6x, and in this run azure_identity more
   than entra-token. Python adds a copy of the 1 KB token text from cold memory into a new `str`.
 - Node flatness: beyond the 1,024 hot tokens whose JS objects are kept, a hit builds the token
