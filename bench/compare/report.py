@@ -23,10 +23,13 @@ READING = """What the misses come from (profiled 2026-11-28 on this machine kind
   on this VM it costs ~300 ns. The bare Rust `HashMap` floor degrades 14-15x over the same change
   (criterion, bench/README.md), entra-token's core 5.6x, and in this run azure_identity more
   than entra-token. Python adds a copy of the 1 KB token text from cold memory into a new `str`.
-- Node flatness: beyond the 1,024 hot tokens whose JS objects are kept, a hit builds the token
-  string and object (0.83 µs for the native part, ~2.6 µs per `getToken` at 10,000 random
-  scopes, measured by hand; the rest is not profiled yet). Keeping more objects would hold a
-  second copy of every token (the memory target) for a speed-up only very large caches see.
+- Node flatness: beyond the 1,024 hot tokens whose JS objects are kept, a hit builds the token's
+  string and object. Split by hand at 10,000 random scopes (release addon, per call): 0.34 µs
+  the core lookup by id, 0.91 µs the packed string (a 1 KB copy of cold token text into a new JS
+  string), 0.32 µs parsing it into an object, ~1.1 µs the `AccessToken` class, the memo's `Map`
+  churn and the resolved Promise; 2.4 µs in all without `await`, 2.5 µs with it. Keeping more
+  objects would hold a second copy of every token (the memory target) for a speed-up only very
+  large caches see; napi external strings would remove the copy.
 - Rust hit: 107 ns with a `TokenRequest` built per call (two allocations), 87 ns reusing one, 70 ns
   for the synchronous `get_token_cached` (criterion). The rest is the clock read (vdso
   `clock_gettime`, ~20 ns here), the shard's read lock, hashing and the reference count.
