@@ -121,7 +121,25 @@ export declare class WorkloadIdentityCredential extends Credential {
 
 /** environment → workload identity → managed identity → Azure CLI → Azure Developer CLI; `AZURE_TOKEN_CREDENTIALS` (`dev`, `prod`, a name) narrows it. */
 export declare class DefaultAzureCredential extends Credential {
-  constructor();
+  constructor(options?: DefaultAzureCredentialOptions);
+  /** The links of the chain, in order. */
+  links(): string[];
+}
+
+/** @azure/identity's `DefaultAzureCredentialOptions`. */
+export interface DefaultAzureCredentialOptions extends CredentialOptions {
+  /** The user-assigned managed identity's client id; `AZURE_CLIENT_ID` by default. */
+  managedIdentityClientId?: string;
+  /** The user-assigned managed identity's ARM resource id (instead of its client id). */
+  managedIdentityResourceId?: string;
+  /** The workload identity's client id; `managedIdentityClientId`, then `AZURE_CLIENT_ID`, by default. */
+  workloadIdentityClientId?: string;
+  /** The tenant for the workload identity and developer tool links; `AZURE_TENANT_ID` by default. */
+  tenantId?: string;
+  /** How long `az` / `azd` may take, in milliseconds (15,000 by default). */
+  processTimeoutInMs?: number;
+  /** Environment variables that must be set and non-empty, or the constructor throws. */
+  requiredEnvVars?: string | string[];
 }
 
 /** AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH. */

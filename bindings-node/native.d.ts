@@ -29,7 +29,9 @@ export declare class NativeCredential {
    * a fraction of that, which matters when a hit misses the JS side's object memo.
    */
   lookupOnePacked(scope: string): string | null
-  static defaultAzure(): NativeCredential
+  static defaultAzure(options?: NativeDefaultOptions | undefined | null): NativeCredential
+  /** The links of a chain, in order; empty for other credentials. */
+  chainLinks(): Array<string>
   static environment(): NativeCredential
   static azureCli(tenantId?: string | undefined | null): NativeCredential
   static azureDeveloperCli(tenantId?: string | undefined | null): NativeCredential
@@ -89,6 +91,18 @@ export interface NativeCacheStats {
   refreshes: number
   evictions: number
   entries: number
+}
+
+/** @azure/identity's `DefaultAzureCredentialOptions`. */
+export interface NativeDefaultOptions {
+  authorityHost?: string
+  additionallyAllowedTenants?: Array<string>
+  managedIdentityClientId?: string
+  managedIdentityResourceId?: string
+  workloadIdentityClientId?: string
+  tenantId?: string
+  processTimeoutInMs?: number
+  requiredEnvVars?: Array<string>
 }
 
 /** Everything the core error carries. */

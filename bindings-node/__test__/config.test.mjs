@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as entra from '../lib/index.mjs';
-import { startEmulator, claimsOf, fixtures, root, WEATHER_CLIENT_ID, WEATHER_CLIENT_SECRET, USER_ASSIGNED_CLIENT_ID, WEATHER_SCOPE } from './helpers.mjs';
+import { startEmulator, claimsOf, fixtures, root, IDENTITY_HEADER, WEATHER_CLIENT_ID, WEATHER_CLIENT_SECRET, USER_ASSIGNED_CLIENT_ID, WEATHER_SCOPE } from './helpers.mjs';
 
 let emulator;
 before(async () => {
@@ -87,5 +87,35 @@ test('the chain classes exist with @azure/identity names', () => {
     assert.throws(() => new entra.EnvironmentCredential(), (e) => e.name === 'CredentialUnavailableError');
   } finally {
     delete process.env.AZURE_TOKEN_CREDENTIALS;
+  }
+});
+
+test('DefaultAzureCredential takes @azure/identity options', async () => {
+  const saved = { ...process.env };
+  try {
+    Object.assign(process.env, {
+      IDENTITY_ENDPOINT: `${emulator.url}/msi/token`,
+      IDENTITY_HEADER: IDENTITY_HEADER,
+      AZURE_CLIENT_ID: '99999999-9999-4999-8999-999999999999',
+      AZURE_TOKEN_CREDENTIALS: 'ManagedIdentityCredential',
+    });
+    const credential = new entra.DefaultAzureCredential({ managedIdentityClientId: USER_ASSIGNED_CLIENT_ID, processTimeoutInMs: 5000 });
+    assert.deepEqual(credential.links(), ['ManagedIdentityCredential']);
+    const token = await credential.getToken(WEATHER_SCOPE);
+    assert.equal(claimsOf(token.token).appid, USER_ASSIGNED_CLIENT_ID, 'the option wins over AZURE_CLIENT_ID');
+
+    delete process.env.AZURE_TOKEN_CREDENTIALS;
+    assert.throws(
+      () => new entra.DefaultAzureCredential({ requiredEnvVars: 'AZURE_TOKEN_CREDENTIALS' }),
+      (e) => e instanceof entra.ConfigurationError && /required environment variables are not set: AZURE_TOKEN_CREDENTIALS/.test(e.message),
+    );
+    assert.throws(
+      () => new entra.DefaultAzureCredential({ managedIdentityClientId: 'a', managedIdentityResourceId: 'b' }),
+      (e) => e instanceof entra.ConfigurationError && /at most one/.test(e.message),
+    );
+    assert.throws(() => new entra.DefaultAzureCredential({ processTimeoutInMs: -1 }), (e) => e instanceof entra.ConfigurationError);
+  } finally {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
   }
 });

@@ -269,10 +269,34 @@ class WorkloadIdentityCredential extends Credential {
   }
 }
 
-/** `new DefaultAzureCredential()`: environment → workload identity → managed identity → Azure CLI → Azure Developer CLI (`AZURE_TOKEN_CREDENTIALS` narrows it). */
+/**
+ * `new DefaultAzureCredential(options?)`: environment → workload identity → managed identity → Azure CLI →
+ * Azure Developer CLI (`AZURE_TOKEN_CREDENTIALS` narrows it), with @azure/identity's options.
+ */
 class DefaultAzureCredential extends Credential {
-  constructor() {
-    super(build(() => native.NativeCredential.defaultAzure()));
+  constructor(options) {
+    const o = options || {};
+    // napi objects take undefined, not null, for a missing field.
+    const required = o.requiredEnvVars === undefined || o.requiredEnvVars === null ? undefined : [].concat(o.requiredEnvVars);
+    super(
+      build(() =>
+        native.NativeCredential.defaultAzure({
+          authorityHost: o.authorityHost ?? undefined,
+          additionallyAllowedTenants: o.additionallyAllowedTenants ?? undefined,
+          managedIdentityClientId: o.managedIdentityClientId ?? undefined,
+          managedIdentityResourceId: o.managedIdentityResourceId ?? undefined,
+          workloadIdentityClientId: o.workloadIdentityClientId ?? undefined,
+          tenantId: o.tenantId ?? undefined,
+          processTimeoutInMs: o.processTimeoutInMs ?? undefined,
+          requiredEnvVars: required,
+        }),
+      ),
+    );
+  }
+
+  /** The links of the chain, in order. */
+  links() {
+    return this[kNative].chainLinks();
   }
 }
 

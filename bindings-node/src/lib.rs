@@ -118,6 +118,20 @@ pub struct NativeOutcome {
     pub error: Option<NativeError>,
 }
 
+/// @azure/identity's `DefaultAzureCredentialOptions`.
+#[napi(object)]
+#[derive(Default)]
+pub struct NativeDefaultOptions {
+    pub authority_host: Option<String>,
+    pub additionally_allowed_tenants: Option<Vec<String>>,
+    pub managed_identity_client_id: Option<String>,
+    pub managed_identity_resource_id: Option<String>,
+    pub workload_identity_client_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub process_timeout_in_ms: Option<f64>,
+    pub required_env_vars: Option<Vec<String>>,
+}
+
 /// Options every credential takes.
 #[napi(object)]
 pub struct NativeOptions {
@@ -290,8 +304,37 @@ impl NativeCredential {
     }
 
     #[napi(factory)]
-    pub fn default_azure() -> napi::Result<Self> {
-        Ok(NativeCredential { inner: Inner::new(core(entra_token::DefaultAzureCredential::new(ClientOptions::default()))?) })
+    pub fn default_azure(options: Option<NativeDefaultOptions>) -> napi::Result<Self> {
+        let o = options.unwrap_or_default();
+        if o.managed_identity_client_id.is_some() && o.managed_identity_resource_id.is_some() {
+            let message = "give at most one of managedIdentityClientId and managedIdentityResourceId".to_owned();
+            return Err(throw(native_error(&Error::Configuration { credential: "DefaultAzureCredential", message })));
+        }
+        let process_timeout = match o.process_timeout_in_ms {
+            None => None,
+            Some(ms) if ms.is_finite() && ms > 0.0 => Some(std::time::Duration::from_secs_f64(ms / 1000.0)),
+            Some(ms) => {
+                let message = format!("processTimeoutInMs must be a positive number, not {ms}");
+                return Err(throw(native_error(&Error::Configuration { credential: "DefaultAzureCredential", message })));
+            }
+        };
+        let client = client_options(Some(NativeOptions { authority_host: o.authority_host, additionally_allowed_tenants: o.additionally_allowed_tenants })).map_err(throw)?;
+        let options = entra_token::DefaultAzureCredentialOptions {
+            client,
+            managed_identity: o.managed_identity_client_id.map(UserAssignedId::ClientId).or(o.managed_identity_resource_id.map(UserAssignedId::ResourceId)),
+            workload_identity_client_id: o.workload_identity_client_id,
+            tenant_id: o.tenant_id,
+            process_timeout,
+            required_env_vars: o.required_env_vars.unwrap_or_default(),
+            ..Default::default()
+        };
+        Ok(NativeCredential { inner: Inner::new(core(entra_token::DefaultAzureCredential::with_options(options))?) })
+    }
+
+    /// The links of a chain, in order; empty for other credentials.
+    #[napi]
+    pub fn chain_links(&self) -> Vec<&'static str> {
+        self.inner.0.chain_links()
     }
 
     #[napi(factory)]

@@ -6,7 +6,7 @@
 //! Only a miss releases the GIL and blocks on the shared runtime.
 
 use entra_token::{
-    AccessToken, AnyCredential, Authority, CertificateInput, CertificateOptions, ClientAssertionCredential, ClientCertificateCredential, ClientOptions, ClientSecretCredential,
+    AccessToken, AnyCredential, Authority, CertificateInput, DefaultAzureCredentialOptions, CertificateOptions, ClientAssertionCredential, ClientCertificateCredential, ClientOptions, ClientSecretCredential,
     Error, ManagedIdentityCredential, ManagedIdentityOptions, Secret, TokenCredential, TokenRequest, UserAssignedId, WorkloadIdentityCredential,
     WorkloadIdentityOptions,
 };
@@ -447,17 +447,68 @@ impl WorkloadIdentityCredentialPy {
 }
 
 /// `DefaultAzureCredential(**kwargs)`: environment, workload identity, managed identity, Azure
-/// CLI, Azure Developer CLI, narrowed by `AZURE_TOKEN_CREDENTIALS`.
+/// CLI, Azure Developer CLI, narrowed by `AZURE_TOKEN_CREDENTIALS` and azure-identity's keyword
+/// arguments (`exclude_*_credential`, `managed_identity_client_id`, `workload_identity_client_id`,
+/// `workload_identity_tenant_id`, `process_timeout`, `require_envvar`, `authority`,
+/// `additionally_allowed_tenants`).
 #[pyclass(module = "entra_token", name = "DefaultAzureCredential", extends = Credential, frozen)]
 struct DefaultAzureCredentialPy;
+
+/// azure-identity's links this package does not have: excluding them is already so.
+const ABSENT_LINK_EXCLUSIONS: [&str; 5] =
+    ["exclude_powershell_credential", "exclude_visual_studio_code_credential", "exclude_shared_token_cache_credential", "exclude_interactive_browser_credential", "exclude_broker_credential"];
 
 #[pymethods]
 impl DefaultAzureCredentialPy {
     #[new]
-    #[pyo3(signature = (**_kwargs))]
-    fn new(py: Python<'_>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
-        let credential = core_result(py, entra_token::DefaultAzureCredential::new(ClientOptions::default()))?;
+    #[pyo3(signature = (**kwargs))]
+    fn new(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        let mut options = DefaultAzureCredentialOptions::default();
+        let (mut authority, mut allowed_tenants) = (None, None);
+        let mut ignored = Vec::new();
+        for (key, value) in kwargs.map(|k| k.iter().collect::<Vec<_>>()).unwrap_or_default() {
+            let key: String = key.extract()?;
+            let flag = |value: &Bound<'_, PyAny>| -> PyResult<Option<bool>> { if value.is_none() { Ok(None) } else { value.is_truthy().map(Some) } };
+            match key.as_str() {
+                "tenant_id" => return Err(PyTypeError::new_err("'tenant_id' is not supported in DefaultAzureCredential.")),
+                "authority" => authority = value.extract()?,
+                "additionally_allowed_tenants" => allowed_tenants = value.extract()?,
+                "exclude_environment_credential" => options.exclude_environment_credential = flag(&value)?,
+                "exclude_workload_identity_credential" => options.exclude_workload_identity_credential = flag(&value)?,
+                "exclude_managed_identity_credential" => options.exclude_managed_identity_credential = flag(&value)?,
+                "exclude_cli_credential" => options.exclude_cli_credential = flag(&value)?,
+                "exclude_developer_cli_credential" => options.exclude_developer_cli_credential = flag(&value)?,
+                "managed_identity_client_id" => options.managed_identity = value.extract::<Option<String>>()?.map(UserAssignedId::ClientId),
+                "workload_identity_client_id" => options.workload_identity_client_id = value.extract()?,
+                "workload_identity_tenant_id" => options.workload_identity_tenant_id = value.extract()?,
+                "process_timeout" => {
+                    let seconds: Option<f64> = value.extract()?;
+                    options.process_timeout = seconds
+                        .map(|s| std::time::Duration::try_from_secs_f64(s).ok().filter(|d| !d.is_zero()).ok_or_else(|| pyo3::exceptions::PyValueError::new_err(format!("process_timeout must be a positive number of seconds, not {s}"))))
+                        .transpose()?;
+                }
+                "require_envvar" => {
+                    if value.is_truthy()? {
+                        options.required_env_vars.push("AZURE_TOKEN_CREDENTIALS".to_owned());
+                    }
+                }
+                name if ABSENT_LINK_EXCLUSIONS.contains(&name) => {}
+                _ => ignored.push(key),
+            }
+        }
+        if !ignored.is_empty() {
+            // azure-identity hands the rest to its HTTP pipelines; say plainly that these do nothing here.
+            let message = format!("entra_token.DefaultAzureCredential ignores these keyword arguments: {}", ignored.join(", "));
+            PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyUserWarning>(), &std::ffi::CString::new(message)?, 1)?;
+        }
+        options.client = client_options(py, authority, allowed_tenants)?;
+        let credential = core_result(py, entra_token::DefaultAzureCredential::with_options(options))?;
         Ok(PyClassInitializer::from(Credential { inner: Inner::new(credential) }).add_subclass(DefaultAzureCredentialPy))
+    }
+
+    /// The links of the chain, in order.
+    fn links(self_: PyRef<'_, Self>) -> Vec<&'static str> {
+        self_.as_super().inner.0.chain_links()
     }
 }
 

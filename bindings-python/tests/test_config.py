@@ -112,3 +112,61 @@ def test_default_azure_credential_falls_through_to_a_stand_in_az(emulator: Emula
     credential = entra_token.DefaultAzureCredential()
     assert credential.get_token(WEATHER_SCOPE).token == token.token
     assert "AzureCliCredential" in repr(credential)
+
+
+def test_default_azure_credential_takes_azure_identity_keyword_arguments(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AZURE_TOKEN_CREDENTIALS", raising=False)
+    # The exclude flags azure-identity users pass, including links this package does not have.
+    credential = entra_token.DefaultAzureCredential(
+        exclude_environment_credential=True,
+        exclude_workload_identity_credential=True,
+        exclude_developer_cli_credential=True,
+        exclude_powershell_credential=True,
+        exclude_visual_studio_code_credential=True,
+        exclude_shared_token_cache_credential=True,
+        exclude_interactive_browser_credential=True,
+    )
+    assert credential.links() == ["ManagedIdentityCredential", "AzureCliCredential"]
+    # An explicit flag wins over AZURE_TOKEN_CREDENTIALS either way, as in azure-identity.
+    monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "prod")
+    assert entra_token.DefaultAzureCredential(exclude_cli_credential=False, exclude_environment_credential=True).links() == [
+        "WorkloadIdentityCredential",
+        "ManagedIdentityCredential",
+        "AzureCliCredential",
+    ]
+    with pytest.raises(TypeError, match="'tenant_id' is not supported"):
+        entra_token.DefaultAzureCredential(tenant_id="t")
+    with pytest.warns(UserWarning, match="ignores these keyword arguments: connection_verify"):
+        entra_token.DefaultAzureCredential(connection_verify=False)
+    with pytest.raises(ValueError, match="process_timeout"):
+        entra_token.DefaultAzureCredential(process_timeout=-1)
+    monkeypatch.delenv("AZURE_TOKEN_CREDENTIALS")
+    with pytest.raises(entra_token.ConfigurationError, match="required environment variables are not set: AZURE_TOKEN_CREDENTIALS"):
+        entra_token.DefaultAzureCredential(require_envvar=True)
+
+
+def test_default_azure_credential_managed_identity_client_id_picks_the_identity(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"{emulator.url}/msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", IDENTITY_HEADER)
+    monkeypatch.setenv("AZURE_CLIENT_ID", "99999999-9999-4999-8999-999999999999")
+    entra_token.clear_cache()
+    credential = entra_token.DefaultAzureCredential(managed_identity_client_id=USER_ASSIGNED_CLIENT_ID, exclude_environment_credential=True)
+    token = credential.get_token(WEATHER_SCOPE)
+    assert claims_of(token.token)["appid"] == USER_ASSIGNED_CLIENT_ID, "the keyword argument wins over AZURE_CLIENT_ID"
+
+
+def test_async_default_azure_credential_takes_the_same_arguments(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    import entra_token.aio
+
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"{emulator.url}/msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", IDENTITY_HEADER)
+    entra_token.clear_cache()
+
+    async def main() -> entra_token.AccessToken:
+        async with entra_token.aio.DefaultAzureCredential(managed_identity_client_id=USER_ASSIGNED_CLIENT_ID, exclude_environment_credential=True) as credential:
+            assert credential.links() == ["WorkloadIdentityCredential", "ManagedIdentityCredential", "AzureCliCredential", "AzureDeveloperCliCredential"]
+            return await credential.get_token(WEATHER_SCOPE)
+
+    assert claims_of(asyncio.run(main()).token)["appid"] == USER_ASSIGNED_CLIENT_ID

@@ -40,7 +40,7 @@ pub use cache::{CacheOptions, CacheStats, CachedTokenInfo, TokenCache};
 pub use certificate::ClientCertificate;
 pub use clock::{Clock, ManualClock, RecordingSleeper, SleepFuture, Sleeper, SystemClock, TokioSleeper};
 pub use credential::{
-    AnyCredential, AzureCliCredential, AzureDeveloperCliCredential, ChainedTokenCredential, DefaultAzureCredential, EnvironmentCredential,
+    AnyCredential, AzureCliCredential, AzureDeveloperCliCredential, ChainedTokenCredential, DefaultAzureCredential, DefaultAzureCredentialOptions, EnvironmentCredential,
     AssertionCallback, AssertionContext, CertificateInput, CertificateOptions, ClientAssertionCredential, ClientCertificateCredential, ClientOptions,
     ClientSecretCredential, AppServiceApiVersion, ManagedIdentityCredential, ManagedIdentityOptions, ManagedIdentitySource, ManagedIdentitySourceKind,
     UserAssignedId, WorkloadIdentityCredential, WorkloadIdentityOptions, managed_identity_environment, token_exchange_audience,

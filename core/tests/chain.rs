@@ -5,7 +5,11 @@
 mod common;
 
 use common::*;
-use entra_token::{ChainedTokenCredential, ClientOptions, DefaultAzureCredential, Env, ManualClock, TokenCredential, TokenRequest};
+use entra_token::{
+    AzureCliCredential, ChainedTokenCredential, ClientOptions, DefaultAzureCredential, DefaultAzureCredentialOptions, Env, ManualClock, TokenCredential, TokenRequest,
+    UserAssignedId,
+};
+use entra_token_emulator::directory::USER_ASSIGNED_CLIENT_ID;
 use entra_token_emulator::{Emulator, Fault, FaultAction};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -166,4 +170,71 @@ async fn the_developer_cli_link_reads_azd_output_and_passes_the_scope() {
     let token = chain.get_token(&TokenRequest::new([WEATHER_SCOPE])).await.unwrap();
     assert_eq!(token.token().expose_secret(), "azd-token-for-api://weather/.default");
     assert_eq!(token.expires_on(), 4_070_908_800);
+}
+
+fn default_with(pairs: &[(&str, &str)], options: DefaultAzureCredentialOptions) -> entra_token::Result<ChainedTokenCredential> {
+    let env = Env::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>());
+    DefaultAzureCredential::with_options(DefaultAzureCredentialOptions { client: ClientOptions { env, ..Default::default() }, ..options })
+}
+
+#[test]
+fn exclude_flags_leave_links_out_and_win_over_azure_token_credentials() {
+    let chain = default_with(&[], DefaultAzureCredentialOptions { exclude_environment_credential: Some(true), exclude_cli_credential: Some(true), ..Default::default() }).unwrap();
+    assert_eq!(chain.links(), vec!["WorkloadIdentityCredential", "ManagedIdentityCredential", "AzureDeveloperCliCredential"]);
+    // `Some(false)` puts back a link the variable left out, as azure-identity does.
+    let chain = default_with(&[("AZURE_TOKEN_CREDENTIALS", "prod")], DefaultAzureCredentialOptions { exclude_cli_credential: Some(false), exclude_environment_credential: Some(true), ..Default::default() }).unwrap();
+    assert_eq!(chain.links(), vec!["WorkloadIdentityCredential", "ManagedIdentityCredential", "AzureCliCredential"]);
+    let every = DefaultAzureCredentialOptions {
+        exclude_environment_credential: Some(true),
+        exclude_workload_identity_credential: Some(true),
+        exclude_managed_identity_credential: Some(true),
+        exclude_cli_credential: Some(true),
+        exclude_developer_cli_credential: Some(true),
+        ..Default::default()
+    };
+    assert!(default_with(&[], every).unwrap().links().is_empty());
+}
+
+#[test]
+fn required_environment_variables_are_checked_when_the_chain_is_built() {
+    let required = || DefaultAzureCredentialOptions { required_env_vars: vec!["AZURE_TOKEN_CREDENTIALS".into(), "AZURE_CLIENT_ID".into()], ..Default::default() };
+    let err = default_with(&[("AZURE_CLIENT_ID", " ")], required()).unwrap_err();
+    assert_eq!(err.kind_code(), "configuration");
+    assert!(err.to_string().contains("required environment variables are not set: AZURE_TOKEN_CREDENTIALS, AZURE_CLIENT_ID"), "{err}");
+    assert!(default_with(&[("AZURE_TOKEN_CREDENTIALS", "dev"), ("AZURE_CLIENT_ID", "x")], required()).is_ok());
+}
+
+#[tokio::test]
+async fn the_managed_identity_option_picks_the_user_assigned_identity_over_azure_client_id() {
+    let emulator = emulator().await;
+    let mut env = emulator.managed_identity_env("imds").unwrap();
+    env.push(("AZURE_CLIENT_ID".into(), "99999999-9999-4999-8999-999999999999".into()));
+    env.push(("PATH".into(), tools("user-assigned", None).display().to_string()));
+    let options = DefaultAzureCredentialOptions {
+        client: chain_options(&emulator, env),
+        managed_identity: Some(UserAssignedId::ClientId(USER_ASSIGNED_CLIENT_ID.into())),
+        ..Default::default()
+    };
+    let chain = DefaultAzureCredential::with_options(options).unwrap();
+    chain.get_token(&TokenRequest::new([WEATHER_SCOPE])).await.unwrap();
+    assert_eq!(chain.working_link(), Some("ManagedIdentityCredential"));
+    let asked: Vec<_> = emulator.requests().into_iter().filter(|r| r.path == "/metadata/identity/oauth2/token" && r.status == 200).collect();
+    assert_eq!(asked.len(), 1);
+    assert!(asked[0].query.contains(&("client_id".to_owned(), USER_ASSIGNED_CLIENT_ID.to_owned())), "{:?}", asked[0].query);
+}
+
+#[tokio::test]
+async fn the_process_timeout_bounds_a_slow_developer_tool() {
+    let dir = tools("slow", Some("exec /bin/sleep 5"));
+    let options = DefaultAzureCredentialOptions {
+        client: ClientOptions { env: Env::from_pairs([("PATH", dir.display().to_string()), ("AZURE_TOKEN_CREDENTIALS", "AzureCliCredential".into())]), ..Default::default() },
+        process_timeout: Some(std::time::Duration::from_millis(500)),
+        ..Default::default()
+    };
+    let chain = DefaultAzureCredential::with_options(options).unwrap();
+    let started = Instant::now();
+    let err = chain.get_token(&TokenRequest::new(["https://vault.azure.net/.default"])).await.unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "waited {:?}", started.elapsed());
+    assert!(err.to_string().contains("did not answer within 500ms"), "{err}");
+    assert_eq!(AzureCliCredential::new(None, ClientOptions::default()).process_timeout(), std::time::Duration::from_secs(15));
 }

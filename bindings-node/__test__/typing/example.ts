@@ -5,6 +5,7 @@ import {
   AuthenticationError,
   ClientCertificateCredential,
   ClientSecretCredential,
+  DefaultAzureCredential,
   EntraTokenError,
   ManagedIdentityCredential,
   createAuthenticatedFetch,
@@ -18,6 +19,9 @@ async function main(): Promise<void> {
   void core;
   const managed = new ManagedIdentityCredential({ clientId: '66666666-6666-4666-8666-666666666666' });
   const source: string = managed.source().kind;
+  const chain = new DefaultAzureCredential({ managedIdentityClientId: '66666666-6666-4666-8666-666666666666', requiredEnvVars: ['AZURE_TOKEN_CREDENTIALS'], processTimeoutInMs: 5000 });
+  const links: string[] = chain.links();
+  void links;
   const certificate = new ClientCertificateCredential('t', 'c', { certificatePath: '/cert.pem' }, { sendCertificateChain: true });
   void certificate;
   const authed = createAuthenticatedFetch(credential, 'api://weather/.default');

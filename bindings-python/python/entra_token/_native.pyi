@@ -106,7 +106,24 @@ class WorkloadIdentityCredential(Credential):
     ) -> None: ...
 
 class DefaultAzureCredential(Credential):
-    def __init__(self, **kwargs: Any) -> None: ...
+    def __init__(
+        self,
+        *,
+        authority: Optional[str] = None,
+        additionally_allowed_tenants: Optional[List[str]] = None,
+        exclude_environment_credential: Optional[bool] = None,
+        exclude_workload_identity_credential: Optional[bool] = None,
+        exclude_managed_identity_credential: Optional[bool] = None,
+        exclude_cli_credential: Optional[bool] = None,
+        exclude_developer_cli_credential: Optional[bool] = None,
+        managed_identity_client_id: Optional[str] = None,
+        workload_identity_client_id: Optional[str] = None,
+        workload_identity_tenant_id: Optional[str] = None,
+        process_timeout: Optional[float] = None,
+        require_envvar: bool = False,
+        **kwargs: Any,
+    ) -> None: ...
+    def links(self) -> List[str]: ...
 
 class EnvironmentCredential(Credential):
     def __init__(self, **kwargs: Any) -> None: ...

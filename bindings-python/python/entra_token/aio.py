@@ -12,7 +12,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Any, Mapping, Optional, Tuple, Type, TypeVar
+from typing import Any, List, Mapping, Optional, Tuple, Type, TypeVar
 
 from . import _native
 from ._native import AccessToken
@@ -122,4 +122,45 @@ class WorkloadIdentityCredential(_AsyncCredential):
         self._sync = _native.WorkloadIdentityCredential(**kwargs)
 
 
-__all__ = ["ClientSecretCredential", "CertificateCredential", "ClientAssertionCredential", "ManagedIdentityCredential", "WorkloadIdentityCredential"]
+class DefaultAzureCredential(_AsyncCredential):
+    """Async ``DefaultAzureCredential(**kwargs)``, with the sync one's keyword arguments."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._sync = _native.DefaultAzureCredential(**kwargs)
+
+    def links(self) -> List[str]:
+        return self._sync.links()  # type: ignore[attr-defined,no-any-return]
+
+
+class EnvironmentCredential(_AsyncCredential):
+    """Async ``EnvironmentCredential()``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._sync = _native.EnvironmentCredential(**kwargs)
+
+
+class AzureCliCredential(_AsyncCredential):
+    """Async ``AzureCliCredential(*, tenant_id=None)``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._sync = _native.AzureCliCredential(**kwargs)
+
+
+class AzureDeveloperCliCredential(_AsyncCredential):
+    """Async ``AzureDeveloperCliCredential(*, tenant_id=None)``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._sync = _native.AzureDeveloperCliCredential(**kwargs)
+
+
+__all__ = [
+    "ClientSecretCredential",
+    "CertificateCredential",
+    "ClientAssertionCredential",
+    "ManagedIdentityCredential",
+    "WorkloadIdentityCredential",
+    "DefaultAzureCredential",
+    "EnvironmentCredential",
+    "AzureCliCredential",
+    "AzureDeveloperCliCredential",
+]

@@ -35,6 +35,16 @@ def managed() -> str:
     return f"{kind} {endpoint} {reason}"
 
 
+def default_chain() -> list[str]:
+    credential = entra_token.DefaultAzureCredential(exclude_environment_credential=True, managed_identity_client_id="66666666-6666-4666-8666-666666666666", process_timeout=5)
+    return credential.links()
+
+
+async def async_default_chain() -> list[str]:
+    async with entra_token.aio.DefaultAzureCredential(exclude_cli_credential=True) as credential:
+        return credential.links()
+
+
 def certificate(path: str) -> entra_token.CertificateCredential:
     return entra_token.CertificateCredential("tenant", "client", path, password="pw", send_certificate_chain=True)
 

@@ -54,6 +54,14 @@ impl AnyCredential {
         }
     }
 
+    /// The links of a chain such as `DefaultAzureCredential`, in order; empty for any other credential.
+    pub fn chain_links(&self) -> Vec<&'static str> {
+        match self {
+            AnyCredential::Chained(c) => c.links(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The managed identity source, for a managed identity.
     pub fn managed_identity_source(&self) -> Option<&ManagedIdentitySource> {
         match self {

@@ -213,8 +213,62 @@ fn all_failed(failures: &[(&'static str, String)]) -> String {
     format!("no credential could get a token. Most likely: {likely}. Tried: {}. See {}#no-credential-available", list.join("; "), crate::error::TROUBLESHOOTING)
 }
 
+/// The links of [`DefaultAzureCredential`], in chain order.
+const DEFAULT_LINKS: [&str; 5] = ["EnvironmentCredential", "WorkloadIdentityCredential", "ManagedIdentityCredential", "AzureCliCredential", "AzureDeveloperCliCredential"];
+
+/// What azure-identity's `DefaultAzureCredential(**kwargs)` and @azure/identity's
+/// `DefaultAzureCredentialOptions` change in the chain.
+///
+/// An `exclude_*` flag that is set wins over `AZURE_TOKEN_CREDENTIALS` either way, as in
+/// azure-identity: `Some(false)` puts a link back that the variable left out.
+///
+/// ```
+/// use entra_token::{DefaultAzureCredential, DefaultAzureCredentialOptions};
+/// let chain = DefaultAzureCredential::with_options(DefaultAzureCredentialOptions {
+///     exclude_environment_credential: Some(true),
+///     exclude_developer_cli_credential: Some(true),
+///     ..Default::default()
+/// })
+/// .unwrap();
+/// assert_eq!(chain.links(), ["WorkloadIdentityCredential", "ManagedIdentityCredential", "AzureCliCredential"]);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct DefaultAzureCredentialOptions {
+    /// Authority, HTTP, clock, environment and cache for every link.
+    pub client: ClientOptions,
+    /// Leave out (or put back) `EnvironmentCredential`.
+    pub exclude_environment_credential: Option<bool>,
+    /// Leave out (or put back) `WorkloadIdentityCredential`.
+    pub exclude_workload_identity_credential: Option<bool>,
+    /// Leave out (or put back) `ManagedIdentityCredential`.
+    pub exclude_managed_identity_credential: Option<bool>,
+    /// Leave out (or put back) `AzureCliCredential`.
+    pub exclude_cli_credential: Option<bool>,
+    /// Leave out (or put back) `AzureDeveloperCliCredential`.
+    pub exclude_developer_cli_credential: Option<bool>,
+    /// The user-assigned identity the managed identity link asks for; `None` reads
+    /// `AZURE_CLIENT_ID` (azure-identity's `managed_identity_client_id`, @azure/identity's
+    /// `managedIdentityClientId` / `managedIdentityResourceId`).
+    pub managed_identity: Option<UserAssignedId>,
+    /// The client id of the workload identity link; `None` takes the managed identity's client
+    /// id if one was given, else `AZURE_CLIENT_ID`.
+    pub workload_identity_client_id: Option<String>,
+    /// The tenant of the workload identity link; `None` takes [`Self::tenant_id`], else `AZURE_TENANT_ID`.
+    pub workload_identity_tenant_id: Option<String>,
+    /// The tenant for the workload identity and developer tool links (@azure/identity's `tenantId`).
+    pub tenant_id: Option<String>,
+    /// How long `az` / `azd` may take (azure-identity's `process_timeout`, default 10 s there,
+    /// 15 s here when `None`).
+    pub process_timeout: Option<Duration>,
+    /// Environment variables that must be set and non-empty, or building the chain fails
+    /// (@azure/identity's `requiredEnvVars`; azure-identity's `require_envvar=True` is
+    /// `["AZURE_TOKEN_CREDENTIALS"]`).
+    pub required_env_vars: Vec<String>,
+}
+
 /// The usual chain: environment → workload identity → managed identity → Azure CLI → Azure
-/// Developer CLI, narrowed by `AZURE_TOKEN_CREDENTIALS` (`dev`, `prod`, or one credential's name).
+/// Developer CLI, narrowed by `AZURE_TOKEN_CREDENTIALS` (`dev`, `prod`, or one credential's name)
+/// and by [`DefaultAzureCredentialOptions`].
 ///
 /// ```no_run
 /// use entra_token::{DefaultAzureCredential, TokenCredential, TokenRequest};
@@ -227,58 +281,89 @@ fn all_failed(failures: &[(&'static str, String)]) -> String {
 pub struct DefaultAzureCredential;
 
 impl DefaultAzureCredential {
-    /// The chain for this environment (`options.env`).
+    /// The chain for this environment (`options.env`), with no other options.
     #[allow(clippy::new_ret_no_self, reason = "azure-identity's name; the chain is a ChainedTokenCredential")]
     pub fn new(options: ClientOptions) -> Result<ChainedTokenCredential> {
-        let env = options.env.clone();
-        let all = ["EnvironmentCredential", "WorkloadIdentityCredential", "ManagedIdentityCredential", "AzureCliCredential", "AzureDeveloperCliCredential"];
-        let selected: Vec<&str> = match env.get("AZURE_TOKEN_CREDENTIALS").as_deref().map(str::trim) {
-            None => all.to_vec(),
-            Some(v) if v.eq_ignore_ascii_case("dev") => vec!["AzureCliCredential", "AzureDeveloperCliCredential"],
-            Some(v) if v.eq_ignore_ascii_case("prod") => vec!["EnvironmentCredential", "WorkloadIdentityCredential", "ManagedIdentityCredential"],
-            Some(v) => match all.iter().find(|n| n.eq_ignore_ascii_case(v)) {
-                Some(n) => vec![*n],
-                None => {
-                    return Err(Error::Configuration {
-                        credential: CHAIN,
-                        message: format!("AZURE_TOKEN_CREDENTIALS={v:?} is not dev, prod or one of {}", all.join(", ")),
-                    });
+        Self::with_options(DefaultAzureCredentialOptions { client: options, ..Default::default() })
+    }
+
+    /// The chain for this environment, shaped by `options` (exclusions, identities, tenant, timeout).
+    pub fn with_options(options: DefaultAzureCredentialOptions) -> Result<ChainedTokenCredential> {
+        let env = options.client.env.clone();
+        let configuration = |message: String| Error::Configuration { credential: CHAIN, message };
+        let missing: Vec<&str> = options.required_env_vars.iter().filter(|name| env.get(name).is_none_or(|v| v.trim().is_empty())).map(String::as_str).collect();
+        if !missing.is_empty() {
+            return Err(configuration(format!("required environment variables are not set: {}", missing.join(", "))));
+        }
+        let mut selected: Vec<bool> = match env.get("AZURE_TOKEN_CREDENTIALS").as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            None => vec![true; DEFAULT_LINKS.len()],
+            Some(v) if v.eq_ignore_ascii_case("dev") => DEFAULT_LINKS.map(|n| n.starts_with("Azure")).to_vec(),
+            Some(v) if v.eq_ignore_ascii_case("prod") => DEFAULT_LINKS.map(|n| !n.starts_with("Azure")).to_vec(),
+            Some(v) => {
+                if !DEFAULT_LINKS.iter().any(|n| n.eq_ignore_ascii_case(v)) {
+                    return Err(configuration(format!("AZURE_TOKEN_CREDENTIALS={v:?} is not dev, prod or one of {}", DEFAULT_LINKS.join(", "))));
                 }
-            },
+                DEFAULT_LINKS.map(|n| n.eq_ignore_ascii_case(v)).to_vec()
+            }
         };
-        let user_assigned = env.get("AZURE_CLIENT_ID").map(UserAssignedId::ClientId);
-        let links = selected
+        let excludes = [
+            options.exclude_environment_credential,
+            options.exclude_workload_identity_credential,
+            options.exclude_managed_identity_credential,
+            options.exclude_cli_credential,
+            options.exclude_developer_cli_credential,
+        ];
+        for (keep, exclude) in selected.iter_mut().zip(excludes) {
+            if let Some(exclude) = exclude {
+                *keep = !exclude;
+            }
+        }
+        let client = &options.client;
+        let managed_identity = options.managed_identity.clone().or_else(|| env.get("AZURE_CLIENT_ID").map(UserAssignedId::ClientId));
+        let workload_client_id = options.workload_identity_client_id.clone().or_else(|| match &options.managed_identity {
+            Some(UserAssignedId::ClientId(id)) => Some(id.clone()),
+            _ => None,
+        });
+        let workload_tenant_id = options.workload_identity_tenant_id.clone().or_else(|| options.tenant_id.clone());
+        let tool_tenant_id = options.tenant_id.clone().or_else(|| env.get("AZURE_TENANT_ID"));
+        let links = DEFAULT_LINKS
             .into_iter()
-            .map(|name| {
+            .zip(selected)
+            .filter(|(_, keep)| *keep)
+            .map(|(name, _)| {
                 let built: Result<AnyCredential> = match name {
-                    "EnvironmentCredential" => EnvironmentCredential::new(options.clone()),
+                    "EnvironmentCredential" => EnvironmentCredential::new(client.clone()),
                     "WorkloadIdentityCredential" => match env.get("AZURE_FEDERATED_TOKEN_FILE") {
                         None => Err(Error::CredentialUnavailable { credential: "WorkloadIdentityCredential", message: "AZURE_FEDERATED_TOKEN_FILE is not set".into() }),
-                        Some(_) => WorkloadIdentityCredential::new(WorkloadIdentityOptions { client: options.clone(), ..Default::default() }).map(Into::into),
+                        Some(_) => WorkloadIdentityCredential::new(WorkloadIdentityOptions {
+                            client_id: workload_client_id.clone(),
+                            tenant_id: workload_tenant_id.clone(),
+                            client: client.clone(),
+                            ..Default::default()
+                        })
+                        .map(Into::into),
                     },
                     "ManagedIdentityCredential" => ManagedIdentityCredential::new(ManagedIdentityOptions {
-                        user_assigned_id: user_assigned.clone(),
-                        client: options.clone(),
+                        user_assigned_id: managed_identity.clone(),
+                        client: client.clone(),
                         ..ManagedIdentityOptions::default()
                     })
                     .map(Into::into),
-                    "AzureCliCredential" => Ok(AzureCliCredential::new(env.get("AZURE_TENANT_ID"), options.clone()).into()),
-                    _ => Ok(AzureDeveloperCliCredential::new(env.get("AZURE_TENANT_ID"), options.clone()).into()),
+                    "AzureCliCredential" => Ok(match options.process_timeout {
+                        Some(timeout) => AzureCliCredential::with_process_timeout(tool_tenant_id.clone(), client.clone(), timeout),
+                        None => AzureCliCredential::new(tool_tenant_id.clone(), client.clone()),
+                    }
+                    .into()),
+                    _ => Ok(match options.process_timeout {
+                        Some(timeout) => AzureDeveloperCliCredential::with_process_timeout(tool_tenant_id.clone(), client.clone(), timeout),
+                        None => AzureDeveloperCliCredential::new(tool_tenant_id.clone(), client.clone()),
+                    }
+                    .into()),
                 };
-                (name_static(name), built)
+                (name, built)
             })
             .collect();
-        Ok(ChainedTokenCredential::named(CHAIN, links, options))
-    }
-}
-
-fn name_static(name: &str) -> &'static str {
-    match name {
-        "EnvironmentCredential" => "EnvironmentCredential",
-        "WorkloadIdentityCredential" => "WorkloadIdentityCredential",
-        "ManagedIdentityCredential" => "ManagedIdentityCredential",
-        "AzureCliCredential" => "AzureCliCredential",
-        _ => "AzureDeveloperCliCredential",
+        Ok(ChainedTokenCredential::named(CHAIN, links, options.client))
     }
 }
 

@@ -29,6 +29,10 @@ impl Tool {
     }
 }
 
+/// How long `az` / `azd` may take unless told otherwise (it signs in through a browser cache and
+/// can be slow on a cold start).
+const DEFAULT_PROCESS_TIMEOUT: Duration = Duration::from_secs(15);
+
 struct CliSource {
     tool: Tool,
     /// `PATH` from the options' environment (tests put stand-in tools first).
@@ -52,13 +56,25 @@ macro_rules! developer_credential {
 
         impl $name {
             /// Uses the tool's signed-in account; `tenant_id` picks a tenant other than its default.
+            /// The tool may take 15 seconds.
             pub fn new(tenant_id: Option<String>, options: ClientOptions) -> Self {
+                Self::with_process_timeout(tenant_id, options, DEFAULT_PROCESS_TIMEOUT)
+            }
+
+            /// As [`Self::new`], with another bound on how long the tool may take
+            /// (azure-identity's `process_timeout`).
+            pub fn with_process_timeout(tenant_id: Option<String>, options: ClientOptions, timeout: Duration) -> Self {
                 let tool = $tool;
                 let identity = SourceIdentity::new(tool.name(), &Authority::public(), tenant_id.as_deref().unwrap_or(""), "developer", super::fingerprint(tool.name().as_bytes()));
                 let clock = options.clock.clone();
                 let cache = options.cache.clone().unwrap_or_else(crate::cache::TokenCache::global);
-                let source = CliSource { tool, path: options.env.get("PATH"), tenant_id, timeout: Duration::from_secs(15), clock: clock.clone(), identity };
+                let source = CliSource { tool, path: options.env.get("PATH"), tenant_id, timeout, clock: clock.clone(), identity };
                 $name { inner: CachedSource::new(source, clock, cache) }
+            }
+
+            /// How long the tool may take.
+            pub fn process_timeout(&self) -> Duration {
+                self.inner.source().timeout
             }
 
             /// A cached token for the request, if one is valid now; never does I/O.

@@ -11,7 +11,7 @@ mod federated;
 mod managed_identity;
 
 pub use any::AnyCredential;
-pub use chain::{ChainedTokenCredential, DefaultAzureCredential, EnvironmentCredential};
+pub use chain::{ChainedTokenCredential, DefaultAzureCredential, DefaultAzureCredentialOptions, EnvironmentCredential};
 pub use developer::{AzureCliCredential, AzureDeveloperCliCredential};
 pub use client_assertion::{AssertionCallback, AssertionContext, ClientAssertionCredential};
 pub use client_certificate::{CertificateInput, CertificateOptions, ClientCertificateCredential};
