@@ -55,13 +55,41 @@ pub struct LoggedRequest {
     pub query: Vec<(String, String)>,
     /// Headers, names lower-cased.
     pub headers: BTreeMap<String, String>,
-    /// Form fields in the order sent (URL-encoded bodies only). Holds the test secrets as sent.
+    /// Form fields in the order sent (URL-encoded bodies only). Holds the test secrets as sent
+    /// (the `--log` file holds [`LoggedRequest::redacted`]).
     pub form: Vec<(String, String)>,
     /// The status answered (0 when no answer was sent).
     pub status: u16,
 }
 
+/// Form fields and query parameters whose values are credentials.
+const SECRET_FIELDS: [&str; 7] = ["client_secret", "client_assertion", "assertion", "refresh_token", "password", "code", "code_verifier"];
+/// Headers whose values are credentials (bearer tokens, the identity endpoints' shared secrets,
+/// Azure Arc's key file content).
+const SECRET_HEADERS: [&str; 6] = ["authorization", "proxy-authorization", "cookie", "x-identity-header", "secret", "x-ms-identity-secret"];
+
 impl LoggedRequest {
+    /// The same request with every credential replaced by `<redacted, N bytes>`: what the
+    /// `--log` file keeps, so a log shared in a bug report leaks nothing.
+    ///
+    /// ```
+    /// use entra_token_emulator::LoggedRequest;
+    /// let logged = LoggedRequest { method: "POST".into(), path: "/t/oauth2/v2.0/token".into(), query: vec![], headers: Default::default(),
+    ///     form: vec![("client_id".into(), "app".into()), ("client_secret".into(), "s3cret".into())], status: 200 };
+    /// assert_eq!(logged.redacted().form_value("client_secret"), Some("<redacted, 6 bytes>"));
+    /// assert_eq!(logged.redacted().form_value("client_id"), Some("app"));
+    /// ```
+    pub fn redacted(&self) -> LoggedRequest {
+        let hide = |value: &str| format!("<redacted, {} bytes>", value.len());
+        let pairs = |pairs: &[(String, String)]| pairs.iter().map(|(k, v)| (k.clone(), if SECRET_FIELDS.contains(&k.as_str()) { hide(v) } else { v.clone() })).collect();
+        LoggedRequest {
+            query: pairs(&self.query),
+            form: pairs(&self.form),
+            headers: self.headers.iter().map(|(k, v)| (k.clone(), if SECRET_HEADERS.contains(&k.as_str()) { hide(v) } else { v.clone() })).collect(),
+            ..self.clone()
+        }
+    }
+
     /// A form field's value.
     pub fn form_value(&self, key: &str) -> Option<&str> {
         self.form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
@@ -473,7 +501,7 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
     });
     if let (Some(file), Some(entry)) = (&state.log_file, finished) {
         use std::io::Write;
-        if let Ok(mut line) = serde_json::to_vec(&entry) {
+        if let Ok(mut line) = serde_json::to_vec(&entry.redacted()) {
             line.push(b'\n');
             // One write per line keeps lines whole when several requests finish at once.
             let _ = file.lock().unwrap_or_else(|e| e.into_inner()).write_all(&line);

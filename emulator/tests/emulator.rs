@@ -226,6 +226,16 @@ async fn request_log_file_has_one_json_object_per_request() {
     let summary: Vec<(String, u16)> = lines.iter().map(|l| (l.path.clone(), l.status)).collect();
     let token_path = format!("/{}/oauth2/v2.0/token", directory::DEFAULT_TENANT);
     assert_eq!(summary, vec![(token_path.clone(), 200), ("/weather/forecast".into(), 200), (token_path, 401)]);
+    // The file is a log: no secret, assertion or bearer token in it, only their lengths.
+    let text = std::fs::read_to_string(&path).unwrap();
+    for secret in [directory::WEATHER_CLIENT_SECRET, jwt.as_str()] {
+        assert!(!text.contains(secret), "a credential leaked into the request log");
+    }
+    assert_eq!(lines[0].form_value("client_secret"), Some(format!("<redacted, {} bytes>", directory::WEATHER_CLIENT_SECRET.len()).as_str()));
+    assert_eq!(lines[0].form_value("client_id"), Some(directory::WEATHER_CLIENT_ID), "the rest stays readable");
+    assert_eq!(lines[1].headers["authorization"], format!("<redacted, {} bytes>", jwt.len() + "Bearer ".len()));
+    // The in-memory log (the admin API, for tests) keeps what was sent.
+    assert_eq!(emulator.requests()[0].form_value("client_secret"), Some(directory::WEATHER_CLIENT_SECRET));
     std::fs::remove_file(&path).ok();
 }
 
