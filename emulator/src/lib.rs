@@ -517,6 +517,17 @@ pub(crate) fn now() -> u64 {
 
 /// `2022-11-10 23:12:37Z`, the form Entra uses in error bodies.
 pub(crate) fn timestamp(epoch: u64) -> String {
+    format_utc(epoch, ' ')
+}
+
+/// A Unix time as UTC, `2022-11-10T23:12:37Z` with `'T'` between date and time (ISO 8601) or
+/// `2022-11-10 23:12:37Z` with `' '` (Entra's error bodies). Shared with the CLI, which prints
+/// expiry times the same way.
+///
+/// ```
+/// assert_eq!(entra_token_emulator::format_utc(1_668_121_957, 'T'), "2022-11-10T23:12:37Z");
+/// ```
+pub fn format_utc(epoch: u64, date_time_separator: char) -> String {
     let days = (epoch / 86_400) as i64;
     let secs = epoch % 86_400;
     // Howard Hinnant's civil-from-days.
@@ -529,7 +540,7 @@ pub(crate) fn timestamp(epoch: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+    format!("{y:04}-{m:02}-{d:02}{date_time_separator}{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 #[cfg(test)]
