@@ -17,12 +17,16 @@ TOKEN_BYTES = 966
 
 
 READING = """What the misses come from (profiled 2026-11-28 on this machine kind; details in bench/README.md):
+- Which run: the cache-hit tables (a) and the hit targets come from a partial run (`--only hit`)
+  after `SystemClock` moved to the coarse realtime clock; the scale, concurrent, cold and fault
+  tables, and the K = 1 rows of the scale tables, are from the full run before it.
 - Flatness, all runtimes: a hit on one of 100,000 tokens in random order takes one cache and TLB
   miss to main memory on the token's own allocation (`perf record`: 88 % of the Rust lookup's
   samples sit on that first load). Any cache that hands out a reference-counted token pays it;
-  on this VM it costs ~300 ns. The bare Rust `HashMap` floor degrades 14-15x over the same change
-  (criterion, bench/README.md), entra-token's core 5.6x, and in this run azure_identity more
-  than entra-token. Python adds a copy of the 1 KB token text from cold memory into a new `str`.
+  one random read of main memory alone costs ~175 ns on this VM (criterion floor), more than a
+  whole 1-entry hit in Rust. The bare Rust `HashMap` floor degrades 11-15x over the same change
+  (criterion, bench/README.md), and in this run azure_identity more than entra-token. Python
+  adds a copy of the 1 KB token text from cold memory into a new `str`.
 - Node flatness: beyond the 1,024 hot tokens whose JS objects are kept, a hit builds the token's
   string and object. Split by hand at 10,000 random scopes (release addon, per call): 0.34 µs
   the core lookup by id, 0.91 µs the packed string (a 1 KB copy of cold token text into a new JS
@@ -30,11 +34,12 @@ READING = """What the misses come from (profiled 2026-11-28 on this machine kind
   churn and the resolved Promise; 2.4 µs in all without `await`, 2.5 µs with it. Keeping more
   objects would hold a second copy of every token (the memory target) for a speed-up only very
   large caches see; napi external strings would remove the copy.
-- Rust hit: 107 ns with a `TokenRequest` built per call (two allocations), 87 ns reusing one, 70 ns
-  for the synchronous `get_token_cached` (criterion). The rest is the clock read (vdso
-  `clock_gettime`, ~20 ns here), the shard's read lock, hashing and the reference count.
-  azure_identity's hit measures 184 ns on this machine, not the ~420 ns the issue's first
-  measurement found, so the 4x ratio is out of reach without dropping the clock read.
+- Rust hit: 85 ns with a `TokenRequest` built per call (two allocations), 64 ns reusing one, 43 ns
+  for the synchronous `get_token_cached` (criterion). Reading the precise wall clock was a third
+  of a hit; the coarse clock removed it. The rest is the shard's read lock, hashing, the key
+  comparison and the reference count. azure_identity's hit measures ~185 ns on this machine,
+  not the ~420 ns the issue's first measurement found, so 4x would need a hit under 47 ns with a
+  request built per call, less than its two allocations leave room for.
 - Memory: met in all three runtimes since the cache keeps its key and bookkeeping inside the
   token's allocation and the bindings stopped keeping a second copy of each token; the RSS
   figure is noisy (a few tens of bytes per entry between runs).
