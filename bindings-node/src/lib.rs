@@ -139,6 +139,7 @@ pub struct NativeOptions {
     pub additionally_allowed_tenants: Option<Vec<String>>,
 }
 
+#[allow(clippy::result_large_err, reason = "NativeError is what JS receives; it is built only on a refused option")]
 fn client_options(options: Option<NativeOptions>) -> Result<ClientOptions, NativeError> {
     let mut client = ClientOptions::default();
     if let Some(options) = options {

@@ -570,6 +570,9 @@ struct DownstreamApisPy {
     apis: Arc<entra_token::downstream::DownstreamApis>,
 }
 
+/// `(status, headers, body)` of a downstream API call.
+type DownstreamAnswer<'py> = (u16, Vec<(String, String)>, Bound<'py, PyBytes>);
+
 #[pymethods]
 impl DownstreamApisPy {
     #[new]
@@ -588,7 +591,7 @@ impl DownstreamApisPy {
         path: Option<String>,
         content: Option<Vec<u8>>,
         content_type: &str,
-    ) -> PyResult<(u16, Vec<(String, String)>, Bound<'py, PyBytes>)> {
+    ) -> PyResult<DownstreamAnswer<'py>> {
         let apis = self.apis.clone();
         let content_type = content_type.to_owned();
         let outcome = py.detach(|| {
@@ -639,7 +642,7 @@ fn cache_stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         ("refresh_failures", stats.refresh_failures),
         ("evictions", stats.evictions),
         ("uncacheable", stats.uncacheable),
-        ("entries", stats.entries as u64),
+        ("entries", stats.entries),
     ] {
         dict.set_item(k, v)?;
     }

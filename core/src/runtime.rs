@@ -13,7 +13,10 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-static RUNTIME: OnceLock<Mutex<Option<(u32, Arc<tokio::runtime::Runtime>)>>> = OnceLock::new();
+/// The runtime and the process id it was built in (a forked child builds its own).
+type PerProcessRuntime = Option<(u32, Arc<tokio::runtime::Runtime>)>;
+
+static RUNTIME: OnceLock<Mutex<PerProcessRuntime>> = OnceLock::new();
 
 /// The shared multi-threaded runtime of this process, built on first use (two worker threads:
 /// token traffic is light, and bindings must not take a core per CPU from the host app).

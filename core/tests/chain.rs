@@ -29,7 +29,7 @@ fn tools(name: &str, az: Option<&str>) -> PathBuf {
     dir
 }
 
-fn runs(dir: &PathBuf) -> usize {
+fn runs(dir: &std::path::Path) -> usize {
     std::fs::read_to_string(dir.join("az-runs")).map(|s| s.lines().count()).unwrap_or(0)
 }
 

@@ -22,7 +22,7 @@ fn names(v: &serde_json::Value, key: &str) -> Vec<String> {
 fn check_against_peers(flow: &str, r: &LoggedRequest) {
     let c = consensus(flow);
     let expected_path = c["paths"]["msal-python"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).find(|p| p.starts_with("POST")).unwrap().to_owned();
-    assert_eq!(format!("{} {}", r.method, r.path), expected_path.replace("${TENANT}", &r.path.split('/').nth(1).unwrap().to_owned()));
+    assert_eq!(format!("{} {}", r.method, r.path), expected_path.replace("${TENANT}", r.path.split('/').nth(1).unwrap()));
     for key in names(&c, "form_keys_all_peers") {
         assert!(r.form_value(&key).is_some(), "{flow}: every peer sends form key {key}; we did not: {:?}", r.form.iter().map(|(k, _)| k).collect::<Vec<_>>());
     }

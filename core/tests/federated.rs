@@ -20,7 +20,7 @@ fn token_file(name: &str) -> PathBuf {
     dir.join("token")
 }
 
-fn workload(emulator: &Emulator, path: &PathBuf, clock: Option<Arc<ManualClock>>) -> WorkloadIdentityCredential {
+fn workload(emulator: &Emulator, path: &std::path::Path, clock: Option<Arc<ManualClock>>) -> WorkloadIdentityCredential {
     let (mut client, _) = options(emulator);
     // As the AKS webhook sets them; the authority host comes from AZURE_AUTHORITY_HOST.
     client.authority = None;

@@ -60,7 +60,9 @@ async fn every_source_serves_system_and_user_assigned_identities() {
     };
     type Case = (Option<UserAssignedId>, Option<(&'static str, &'static str)>);
     let system: Vec<Case> = vec![(None, None)];
-    let cases: Vec<(&str, &Emulator, Vec<Case>, &str, &str, &str)> = vec![
+    // (source, emulator, ids, path, api-version, secret header)
+    type Source<'a> = (&'a str, &'a Emulator, Vec<Case>, &'a str, &'a str, &'a str);
+    let cases: Vec<Source> = vec![
         // (source, emulator, ids, path, api-version, secret header)
         ("imds", &plain, [system.clone(), ids(["client_id", "object_id", "msi_res_id"])].concat(), "/metadata/identity/oauth2/token", "2018-02-01", "metadata"),
         ("app_service", &plain, [system.clone(), ids(["client_id", "object_id", "mi_res_id"])].concat(), "/msi/token", "2019-08-01", "x-identity-header"),

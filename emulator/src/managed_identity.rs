@@ -178,6 +178,7 @@ fn answer(state: &AppState, source: Source, resource: Option<&str>, id: Option<(
     Json(body).into_response()
 }
 
+#[allow(clippy::result_large_err, reason = "the error is the HTTP answer itself, built once per refused request")]
 fn check_api_version(source: Source, query: &HashMap<String, String>, allowed: &[&str]) -> Result<(), Response> {
     match query.get("api-version") {
         None => Err(error(source, StatusCode::BAD_REQUEST, "invalid_request", "Required query variable 'api-version' is missing")),

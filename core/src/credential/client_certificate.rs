@@ -25,6 +25,7 @@ const NAME: &str = "ClientCertificateCredential";
 const ROTATION_CODES: [u32; 4] = [700027, 700024, 7000214, 1000502];
 
 /// Where the certificate comes from.
+#[allow(clippy::large_enum_variant, reason = "built once per credential; a Box would only make callers write Box::new")]
 pub enum CertificateInput {
     /// An already loaded certificate; never reloaded.
     Loaded(ClientCertificate),
