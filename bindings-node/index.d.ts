@@ -93,6 +93,12 @@ export declare class ClientAssertionCredential extends Credential {
 /** A user-assigned identity by one of its ids, or nothing for the system-assigned identity. */
 export type ManagedIdentityId = { clientId: string } | { resourceId: string } | { objectId: string };
 
+/** Options of {@link ManagedIdentityCredential} beyond the identity. */
+export interface ManagedIdentityCredentialOptions extends CredentialOptions {
+  /** App Service's api-version; `"2025-03-30"` lets a claims challenge with `rejectedToken` get a fresh token from the host. */
+  appServiceApiVersion?: "2019-08-01" | "2025-03-30";
+}
+
 /** The managed identity source in use, and why it was picked. */
 export interface ManagedIdentitySource {
   kind: "service_fabric" | "app_service" | "azure_ml" | "cloud_shell" | "azure_arc" | "imds";
@@ -102,8 +108,9 @@ export interface ManagedIdentitySource {
 
 /** A managed identity of the Azure host (IMDS, App Service, Arc, Service Fabric, Azure ML, Cloud Shell). */
 export declare class ManagedIdentityCredential extends Credential {
-  constructor(id?: ManagedIdentityId);
-  constructor(clientId: string, options?: CredentialOptions);
+  constructor(id?: ManagedIdentityId & ManagedIdentityCredentialOptions);
+  constructor(options?: ManagedIdentityCredentialOptions);
+  constructor(clientId: string, options?: ManagedIdentityCredentialOptions);
   source(): ManagedIdentitySource;
 }
 

@@ -14,7 +14,7 @@ export declare class NativeCredential {
   static clientSecret(tenantId: string, clientId: string, clientSecret: string, options?: NativeOptions | undefined | null): NativeCredential
   static clientCertificate(tenantId: string, clientId: string, certificatePath?: string | undefined | null, certificate?: Buffer | undefined | null, password?: string | undefined | null, sendCertificateChain?: boolean | undefined | null, options?: NativeOptions | undefined | null): NativeCredential
   static clientAssertion(tenantId: string, clientId: string, callback: AssertionFn, options?: NativeOptions | undefined | null): NativeCredential
-  static managedIdentity(clientId?: string | undefined | null, objectId?: string | undefined | null, resourceId?: string | undefined | null, options?: NativeOptions | undefined | null): NativeCredential
+  static managedIdentity(clientId?: string | undefined | null, objectId?: string | undefined | null, resourceId?: string | undefined | null, appServiceApiVersion?: string | undefined | null, options?: NativeOptions | undefined | null): NativeCredential
   static workloadIdentity(tenantId?: string | undefined | null, clientId?: string | undefined | null, tokenFilePath?: string | undefined | null, options?: NativeOptions | undefined | null): NativeCredential
   /**
    * The hit path: the id of the cached token for one scope (-1 on a miss). The JS side keeps

@@ -81,6 +81,20 @@ for (const host of ['imds', 'app_service']) {
   });
 }
 
+test('App Service 2025-03-30: a claims request with the rejected token gets a fresh one', async () => {
+  const { createHash } = await import('node:crypto');
+  Object.assign(process.env, { IDENTITY_ENDPOINT: `${emulator.url}/msi/token`, IDENTITY_HEADER });
+  const credential = new entra.ManagedIdentityCredential({ appServiceApiVersion: '2025-03-30' });
+  const first = await credential.getToken(WEATHER_SCOPE);
+  const again = await credential.getToken(WEATHER_SCOPE, { claims: '{"access_token":{"nbf":{"essential":true,"value":"1"}}}', rejectedToken: first.token });
+  const sent = (await (await emulator.admin('GET', 'requests')).json()).filter((r) => r.path === '/msi/token').map((r) => Object.fromEntries(r.query));
+  assert.deepEqual(sent.map((q) => q['api-version']), ['2025-03-30', '2025-03-30']);
+  assert.equal(sent[1].token_sha256_to_refresh, createHash('sha256').update(first.token).digest('hex'));
+  assert.notEqual(again.token, first.token, 'the host minted a new token');
+  assert.equal((await credential.getToken(WEATHER_SCOPE)).token, again.token, 'and it replaced the cached one');
+  assert.throws(() => new entra.ManagedIdentityCredential({ appServiceApiVersion: '2024-01-01' }), (e) => e instanceof entra.ConfigurationError && /is not 2019-08-01 or 2025-03-30/.test(e.message));
+});
+
 test('workload identity from the environment', async () => {
   Object.assign(process.env, {
     AZURE_AUTHORITY_HOST: emulator.url,

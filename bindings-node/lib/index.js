@@ -251,7 +251,11 @@ class ClientAssertionCredential extends Credential {
 class ManagedIdentityCredential extends Credential {
   constructor(idOrOptions, options) {
     const spec = typeof idOrOptions === 'string' ? { clientId: idOrOptions, ...(options || {}) } : idOrOptions || {};
-    super(build(() => native.NativeCredential.managedIdentity(spec.clientId ?? null, spec.objectId ?? null, spec.resourceId ?? null, nativeOptions(spec))));
+    super(
+      build(() =>
+        native.NativeCredential.managedIdentity(spec.clientId ?? null, spec.objectId ?? null, spec.resourceId ?? null, spec.appServiceApiVersion ?? null, nativeOptions(spec)),
+      ),
+    );
   }
 
   /** `{ kind, endpoint, reason }`: which source is used, and why. */

@@ -259,7 +259,13 @@ impl NativeCredential {
     }
 
     #[napi(factory)]
-    pub fn managed_identity(client_id: Option<String>, object_id: Option<String>, resource_id: Option<String>, _options: Option<NativeOptions>) -> napi::Result<Self> {
+    pub fn managed_identity(
+        client_id: Option<String>,
+        object_id: Option<String>,
+        resource_id: Option<String>,
+        app_service_api_version: Option<String>,
+        _options: Option<NativeOptions>,
+    ) -> napi::Result<Self> {
         let mut ids: Vec<UserAssignedId> = Vec::new();
         ids.extend(client_id.map(UserAssignedId::ClientId));
         ids.extend(object_id.map(UserAssignedId::ObjectId));
@@ -268,7 +274,8 @@ impl NativeCredential {
             let message = "give at most one of clientId, objectId and resourceId".to_owned();
             return Err(throw(native_error(&Error::Configuration { credential: "ManagedIdentityCredential", message })));
         }
-        let options = ManagedIdentityOptions { user_assigned_id: ids.pop(), ..ManagedIdentityOptions::default() };
+        let app_service_api_version = core(app_service_api_version.as_deref().map(str::parse).transpose())?.unwrap_or_default();
+        let options = ManagedIdentityOptions { user_assigned_id: ids.pop(), app_service_api_version, ..ManagedIdentityOptions::default() };
         Ok(NativeCredential { inner: Inner::new(core(ManagedIdentityCredential::new(options))?) })
     }
 

@@ -392,8 +392,14 @@ struct ManagedIdentityCredentialPy;
 #[pymethods]
 impl ManagedIdentityCredentialPy {
     #[new]
-    #[pyo3(signature = (*, client_id=None, identity_config=None, **_kwargs))]
-    fn new(py: Python<'_>, client_id: Option<String>, identity_config: Option<std::collections::HashMap<String, String>>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+    #[pyo3(signature = (*, client_id=None, identity_config=None, app_service_api_version=None, **_kwargs))]
+    fn new(
+        py: Python<'_>,
+        client_id: Option<String>,
+        identity_config: Option<std::collections::HashMap<String, String>>,
+        app_service_api_version: Option<String>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyClassInitializer<Self>> {
         let mut ids: Vec<UserAssignedId> = client_id.into_iter().map(UserAssignedId::ClientId).collect();
         for (key, value) in identity_config.unwrap_or_default() {
             ids.push(match key.as_str() {
@@ -410,7 +416,8 @@ impl ManagedIdentityCredentialPy {
             let message = "give at most one of client_id, object_id and resource_id".to_owned();
             return Err(to_py_err(py, &Error::Configuration { credential: "ManagedIdentityCredential", message }));
         }
-        let options = ManagedIdentityOptions { user_assigned_id: ids.pop(), ..ManagedIdentityOptions::default() };
+        let app_service_api_version = core_result(py, app_service_api_version.as_deref().map(str::parse).transpose())?.unwrap_or_default();
+        let options = ManagedIdentityOptions { user_assigned_id: ids.pop(), app_service_api_version, ..ManagedIdentityOptions::default() };
         let credential = core_result(py, ManagedIdentityCredential::new(options))?;
         Ok(PyClassInitializer::from(Credential { inner: Inner::new(credential) }).add_subclass(ManagedIdentityCredentialPy))
     }

@@ -266,6 +266,23 @@ def test_works_after_fork(emulator: Emulator) -> None:
     assert [r for r in emulator.token_requests() if "vault" in dict(r["form"])["scope"]], "the child fetched over its own connection"
 
 
+def test_app_service_2025_03_30_revokes_the_rejected_token(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"{emulator.url}/msi/token")
+    monkeypatch.setenv("IDENTITY_HEADER", IDENTITY_HEADER)
+    credential = entra_token.ManagedIdentityCredential(app_service_api_version="2025-03-30")
+    first = credential.get_token(WEATHER_SCOPE)
+    again = credential.get_token(WEATHER_SCOPE, claims='{"access_token":{"nbf":{"essential":true,"value":"1"}}}', rejected_token=first.token)
+    sent = [r for r in emulator.requests() if r["path"] == "/msi/token"]
+    assert [dict(r["query"])["api-version"] for r in sent] == ["2025-03-30", "2025-03-30"]
+    assert dict(sent[1]["query"])["token_sha256_to_refresh"] == hashlib.sha256(first.token.encode()).hexdigest()
+    assert again.token != first.token, "the host minted a new token"
+    assert credential.get_token(WEATHER_SCOPE).token == again.token, "and it replaced the cached one"
+    with pytest.raises(entra_token.ConfigurationError, match="is not 2019-08-01 or 2025-03-30"):
+        entra_token.ManagedIdentityCredential(app_service_api_version="2024-01-01")
+
+
 def test_managed_identity_claims_request_with_the_rejected_token_goes_to_the_host(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     # App Service revokes a token only from api-version 2025-03-30; Service Fabric always. The
     # IMDS-style check here: the keyword reaches the core, and a claims request bypasses the cache.

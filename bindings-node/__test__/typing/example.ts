@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const expires: number = token.expiresOnTimestamp;
   const core: CoreTokenCredential = credential; // assignable to @azure/core-auth's interface
   void core;
-  const managed = new ManagedIdentityCredential({ clientId: '66666666-6666-4666-8666-666666666666' });
+  const managed = new ManagedIdentityCredential({ clientId: '66666666-6666-4666-8666-666666666666', appServiceApiVersion: '2025-03-30' });
   const source: string = managed.source().kind;
   const chain = new DefaultAzureCredential({ managedIdentityClientId: '66666666-6666-4666-8666-666666666666', requiredEnvVars: ['AZURE_TOKEN_CREDENTIALS'], processTimeoutInMs: 5000 });
   const links: string[] = chain.links();

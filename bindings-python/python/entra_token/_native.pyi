@@ -1,5 +1,5 @@
 from types import TracebackType
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union, overload
+from typing import Any, Callable, Dict, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union, overload
 import os
 
 __version__: str
@@ -89,7 +89,16 @@ class ClientAssertionCredential(Credential):
     ) -> None: ...
 
 class ManagedIdentityCredential(Credential):
-    def __init__(self, *, client_id: Optional[str] = None, identity_config: Optional[Mapping[str, str]] = None, **kwargs: Any) -> None: ...
+    def __init__(
+        self,
+        *,
+        client_id: Optional[str] = None,
+        identity_config: Optional[Mapping[str, str]] = None,
+        app_service_api_version: Optional[Literal["2019-08-01", "2025-03-30"]] = None,
+        **kwargs: Any,
+    ) -> None:
+        """``app_service_api_version="2025-03-30"`` lets a claims challenge with ``rejected_token``
+        get a fresh token from App Service (its revocation support)."""
     def source(self) -> Tuple[str, str, str]:
         """``(kind, endpoint, reason)``: which managed identity source is used, and why."""
 

@@ -30,7 +30,7 @@ async def async_token(tenant: str, client: str, secret: str) -> str:
 
 
 def managed() -> str:
-    credential = entra_token.ManagedIdentityCredential(client_id="66666666-6666-4666-8666-666666666666")
+    credential = entra_token.ManagedIdentityCredential(client_id="66666666-6666-4666-8666-666666666666", app_service_api_version="2025-03-30")
     kind, endpoint, reason = credential.source()
     return f"{kind} {endpoint} {reason}"
 

@@ -137,10 +137,30 @@ pub enum AppServiceApiVersion {
 }
 
 impl AppServiceApiVersion {
-    fn as_str(self) -> &'static str {
+    /// The api-version as sent.
+    pub fn as_str(self) -> &'static str {
         match self {
             AppServiceApiVersion::V2019_08_01 => "2019-08-01",
             AppServiceApiVersion::V2025_03_30 => "2025-03-30",
+        }
+    }
+}
+
+/// Parses `2019-08-01` or `2025-03-30` (what the bindings take as a string).
+///
+/// ```
+/// use entra_token::AppServiceApiVersion;
+/// assert_eq!("2025-03-30".parse::<AppServiceApiVersion>().unwrap(), AppServiceApiVersion::V2025_03_30);
+/// assert!("2024-01-01".parse::<AppServiceApiVersion>().unwrap_err().to_string().contains("2019-08-01 or 2025-03-30"));
+/// ```
+impl std::str::FromStr for AppServiceApiVersion {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim() {
+            "2019-08-01" => Ok(AppServiceApiVersion::V2019_08_01),
+            "2025-03-30" => Ok(AppServiceApiVersion::V2025_03_30),
+            other => Err(Error::Configuration { credential: "ManagedIdentityCredential", message: format!("App Service api-version {other:?} is not 2019-08-01 or 2025-03-30") }),
         }
     }
 }
