@@ -181,3 +181,21 @@ test('CommonJS and ESM give the same classes', () => {
   assert.equal(cjs.ClientSecretCredential, entra.ClientSecretCredential);
   assert.equal(typeof cjs.createAuthenticatedFetch, 'function');
 });
+
+test('region auto-detection asks IMDS where the VM runs', async () => {
+  // The emulator is an IP host, where regional endpoints do not apply; what shows here is that
+  // the environment reaches the core and IMDS is asked once, as MSAL Python asks it.
+  const saved = { ...process.env };
+  try {
+    Object.assign(process.env, { AZURE_AUTHORITY_HOST: emulator.url, AZURE_REGIONAL_AUTHORITY_NAME: 'tryautodetect', AZURE_POD_IDENTITY_AUTHORITY_HOST: `${emulator.url}//` });
+    const credential = new entra.ClientSecretCredential(emulator.tenantId, WEATHER_CLIENT_ID, WEATHER_CLIENT_SECRET);
+    assert.equal((await emulator.callWeather((await credential.getToken(WEATHER_SCOPE)).token)).status, 200);
+    const asked = (await (await emulator.admin('GET', 'requests')).json()).filter((r) => r.path === '/metadata/instance/compute/location');
+    assert.equal(asked.length, 1);
+    assert.equal(Object.fromEntries(asked[0].query).format, 'text');
+    assert.equal(asked[0].headers.metadata, 'true');
+  } finally {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  }
+});

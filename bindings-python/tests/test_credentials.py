@@ -293,3 +293,15 @@ def test_managed_identity_claims_request_with_the_rejected_token_goes_to_the_hos
     imds = [r for r in emulator.requests() if r["path"].startswith("/metadata/identity")]
     assert len(imds) == 2, "the claims request went to the host"
     assert again.token == first.token, "IMDS has no revocation: the host hands back its cached token"
+
+
+def test_region_auto_detection_asks_imds_where_the_vm_runs(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The emulator is an IP host, where regional endpoints do not apply; what shows here is that
+    # the environment reaches the core and IMDS is asked once, as MSAL Python asks it.
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", emulator.url)
+    monkeypatch.setenv("AZURE_REGIONAL_AUTHORITY_NAME", "tryautodetect")
+    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.url + "/")
+    credential = entra_token.ClientSecretCredential(emulator.tenant_id, WEATHER_CLIENT_ID, WEATHER_CLIENT_SECRET)
+    assert emulator.call_weather(credential.get_token(WEATHER_SCOPE).token).status_code == 200
+    asked = [r for r in emulator.requests() if r["path"] == "/metadata/instance/compute/location"]
+    assert len(asked) == 1 and dict(asked[0]["query"])["format"] == "text" and asked[0]["headers"]["metadata"] == "true"

@@ -87,7 +87,8 @@ impl Authority {
 
     /// The authority that `AZURE_AUTHORITY_HOST` and `AZURE_REGIONAL_AUTHORITY_NAME` describe,
     /// defaulting to the public cloud. `AZURE_REGIONAL_AUTHORITY_NAME=tryautodetect` takes the
-    /// region from `REGION_NAME`, and stays global when that is unset.
+    /// region from `REGION_NAME`; when that is unset the authority stays global here, and the
+    /// credentials ask IMDS for the region before their first token request.
     pub fn from_env(env: &Env) -> Result<Self, String> {
         let authority = match env.get("AZURE_AUTHORITY_HOST") {
             Some(host) => Self::entra(&host).map_err(|e| format!("AZURE_AUTHORITY_HOST: {e}"))?,

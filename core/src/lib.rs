@@ -27,6 +27,7 @@ mod env;
 mod error;
 pub mod http;
 pub mod runtime;
+mod region;
 pub mod scope;
 mod secret;
 #[doc(hidden)]

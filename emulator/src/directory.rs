@@ -96,10 +96,21 @@ pub struct Directory {
     /// Lifetime of issued tokens in seconds.
     #[serde(default = "default_lifetime")]
     pub token_lifetime_secs: u64,
+    /// The Azure region IMDS reports for this "VM" (`/metadata/instance/compute/location`),
+    /// which ESTS-R region auto-detection reads.
+    #[serde(default = "default_region")]
+    pub region: String,
 }
 
 fn default_lifetime() -> u64 {
     3599
+}
+
+/// The region the emulator's IMDS reports unless the directory names another.
+pub const DEFAULT_REGION: &str = "westus2";
+
+fn default_region() -> String {
+    DEFAULT_REGION.to_owned()
 }
 
 /// An app registration exposing an API.
@@ -353,6 +364,7 @@ impl Default for Directory {
             ],
             permissive: false,
             token_lifetime_secs: default_lifetime(),
+            region: default_region(),
         };
         directory.fill_derived_ids();
         let system_object_id = directory.managed_identities[0].object_id.clone();

@@ -372,6 +372,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/{tenant}/discovery/v2.0/keys", get(entra::jwks))
         .route("/common/discovery/instance", get(entra::instance_discovery))
         .route("/weather/forecast", get(weather::forecast))
+        .route("/metadata/instance/compute/location", get(managed_identity::imds_location))
         .route("/metadata/identity/oauth2/token", get(managed_identity::imds))
         .route("/metadata/identity/oauth2/token/", get(managed_identity::imds))
         .route("/msi/token", get(managed_identity::app_service))

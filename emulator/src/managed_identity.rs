@@ -207,6 +207,23 @@ pub(crate) async fn imds(State(state): State<Arc<AppState>>, Query(query): Query
     }
 }
 
+/// IMDS instance metadata: the VM's region, which ESTS-R auto-detection asks for
+/// (`/metadata/instance/compute/location?format=text`, as MSAL Python sends it).
+pub(crate) async fn imds_location(State(state): State<Arc<AppState>>, Query(query): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
+    if !metadata_true(&headers) {
+        return error(Source::Imds, StatusCode::BAD_REQUEST, "invalid_request", "Required metadata header not specified");
+    }
+    if !query.contains_key("api-version") {
+        return error(Source::Imds, StatusCode::BAD_REQUEST, "invalid_request", "Required query variable 'api-version' is missing");
+    }
+    if query.get("format").map(String::as_str) != Some("text") {
+        // IMDS answers a leaf without format=text with 400 too.
+        return error(Source::Imds, StatusCode::BAD_REQUEST, "invalid_request", "Querying a leaf node requires format=text");
+    }
+    let region = state.directory.read().expect("directory lock").region.clone();
+    ([("content-type", "text/plain; charset=utf-8")], region).into_response()
+}
+
 /// App Service, Functions, Container Apps.
 pub(crate) async fn app_service(State(state): State<Arc<AppState>>, Query(query): Query<HashMap<String, String>>, headers: HeaderMap) -> Response {
     if header(&headers, "x-identity-header") != Some(state.identity_header.as_str()) {

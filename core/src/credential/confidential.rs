@@ -24,6 +24,8 @@ pub(crate) struct Confidential {
     pub clock: Arc<dyn Clock>,
     pub cache: Arc<crate::cache::TokenCache>,
     discovered: tokio::sync::OnceCell<Url>,
+    /// IMDS address and HTTP options for ESTS-R region detection, when the environment asks for it.
+    region_detection: Option<(String, crate::http::HttpOptions)>,
 }
 
 impl Confidential {
@@ -33,6 +35,12 @@ impl Confidential {
         if client_id.trim().is_empty() {
             return Err(config("client id is empty; use the application (client) id of the app registration".into()));
         }
+        // Like a region named in the environment, detection applies to an authority the
+        // environment describes, not to one given in code.
+        let region_detection = match options.authority {
+            Some(_) => None,
+            None => crate::region::detection_address(&options.env).map(|imds| (imds, options.http.clone())),
+        };
         let authority = match options.authority {
             Some(a) => a,
             None => Authority::from_env(&options.env).map_err(config)?,
@@ -48,6 +56,7 @@ impl Confidential {
             clock: options.clock,
             cache: options.cache.unwrap_or_else(crate::cache::TokenCache::global),
             discovered: tokio::sync::OnceCell::new(),
+            region_detection,
         })
     }
 
@@ -76,7 +85,17 @@ impl Confidential {
     /// The token endpoint for `tenant`, discovering it first for OIDC authorities.
     pub async fn token_endpoint(&self, tenant: &str) -> Result<Url> {
         match &self.authority {
-            Authority::Entra { .. } => self.authority.token_endpoint(tenant).map_err(|message| Error::Configuration { credential: self.name, message }),
+            Authority::Entra { .. } => {
+                let detected = match &self.region_detection {
+                    Some((imds, http)) => crate::region::detect(imds, http).await,
+                    None => None,
+                };
+                let endpoint = match detected {
+                    Some(region) => self.authority.clone().with_region(&region).token_endpoint(tenant),
+                    None => self.authority.token_endpoint(tenant),
+                };
+                endpoint.map_err(|message| Error::Configuration { credential: self.name, message })
+            }
             Authority::Oidc { .. } => self.discovered.get_or_try_init(|| self.discover()).await.cloned(),
         }
     }
@@ -149,5 +168,70 @@ mod tests {
         assert_eq!(v["access_token"]["xms_cc"]["values"][0], "cp1");
         assert_eq!(v["access_token"]["nbf"]["value"], "1");
         assert!(merge_claims(Some("not json"), &["cp1".into()]).is_err());
+    }
+}
+
+/// ESTS-R region detection through the emulator's IMDS.
+#[cfg(test)]
+mod region_tests {
+    use super::*;
+    use crate::env::Env;
+    use entra_token_emulator::{Directory, Emulator, Fault, FaultAction};
+    use std::time::{Duration, Instant};
+
+    const GLOBAL: &str = "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token";
+
+    fn detecting(imds: &str) -> ClientOptions {
+        ClientOptions { env: Env::from_pairs([("AZURE_REGIONAL_AUTHORITY_NAME", "tryautodetect"), ("AZURE_POD_IDENTITY_AUTHORITY_HOST", imds)]), ..ClientOptions::default() }
+    }
+
+    async fn endpoint(options: ClientOptions) -> String {
+        let client = Confidential::new("test", "contoso.onmicrosoft.com", "client", options).unwrap();
+        client.token_endpoint("contoso.onmicrosoft.com").await.unwrap().to_string()
+    }
+
+    fn location_requests(emulator: &Emulator) -> Vec<entra_token_emulator::LoggedRequest> {
+        emulator.requests().into_iter().filter(|r| r.path == "/metadata/instance/compute/location").collect()
+    }
+
+    #[tokio::test]
+    async fn tryautodetect_asks_imds_once_per_process_and_uses_the_regional_endpoint() {
+        let emulator = Emulator::start(Directory { region: "eastus2euap".into(), ..Directory::default() }).await.unwrap();
+        for _ in 0..2 {
+            assert_eq!(endpoint(detecting(emulator.url())).await, "https://eastus2euap.login.microsoft.com/contoso.onmicrosoft.com/oauth2/v2.0/token");
+        }
+        let asked = location_requests(&emulator);
+        assert_eq!(asked.len(), 1, "credentials built later reuse the answer");
+        assert_eq!(asked[0].headers.get("metadata").map(String::as_str), Some("true"));
+        assert_eq!(asked[0].query_value("format"), Some("text"));
+        assert_eq!(asked[0].status, 200);
+        // An authority given in code is left alone, as a region named in the environment would be.
+        let explicit = ClientOptions { authority: Some(Authority::public()), ..detecting(emulator.url()) };
+        assert_eq!(endpoint(explicit).await, GLOBAL);
+    }
+
+    #[tokio::test]
+    async fn without_imds_the_global_endpoint_is_used_at_once() {
+        let started = Instant::now();
+        assert_eq!(endpoint(detecting("http://127.0.0.1:9")).await, GLOBAL);
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_silent_imds_is_given_up_after_two_seconds() {
+        let emulator = Emulator::start(Directory::default()).await.unwrap();
+        emulator.add_fault(Fault { path_contains: Some("/metadata/instance".into()), times: 1, action: FaultAction::Hang });
+        let started = Instant::now();
+        assert_eq!(endpoint(detecting(emulator.url())).await, GLOBAL);
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(1900) && waited < Duration::from_secs(4), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_is_no_region_name_is_refused() {
+        let emulator = Emulator::start(Directory::default()).await.unwrap();
+        let body = Some("evil.example/path".to_owned());
+        emulator.add_fault(Fault { path_contains: Some("/metadata/instance".into()), times: 1, action: FaultAction::Status { status: 200, retry_after: None, body, headers: vec![] } });
+        assert_eq!(endpoint(detecting(emulator.url())).await, GLOBAL, "a host name is never built from it");
     }
 }
