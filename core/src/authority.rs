@@ -37,7 +37,7 @@ pub enum Authority {
         /// Scheme, host and port, without a trailing slash.
         host: Url,
         /// The ESTS-R region, when regional endpoints are used.
-        region: Option<String>,
+        region: Option<Region>,
     },
     /// Any OpenID Connect issuer; its token endpoint comes from
     /// `{issuer}/.well-known/openid-configuration` and must be on the issuer's host.
@@ -45,6 +45,31 @@ pub enum Authority {
         /// The issuer URL.
         issuer: Url,
     },
+}
+
+/// Which ESTS-R region a confidential client's token requests go to.
+///
+/// ```
+/// use entra_token::{Authority, Region};
+/// assert_eq!(Authority::public().with_region("West US 2"), Authority::Entra { host: Authority::public_host(), region: Some(Region::Named("westus2".into())) });
+/// assert!(matches!(Authority::public().with_region("TryAutoDetect"), Authority::Entra { region: Some(Region::Detect), .. }));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Region {
+    /// This region, such as `westus2` (spaces dropped, lower case).
+    Named(String),
+    /// The region IMDS reports for this VM, asked before the first token request (MSAL's
+    /// `TryAutoDetect`); the global endpoint when IMDS cannot say.
+    Detect,
+}
+
+impl Region {
+    pub(crate) fn as_key(&self) -> &str {
+        match self {
+            Region::Named(name) => name,
+            Region::Detect => "(detect)",
+        }
+    }
 }
 
 impl Authority {
@@ -73,22 +98,40 @@ impl Authority {
         Ok(Authority::Oidc { issuer: url })
     }
 
-    /// Uses the regional (ESTS-R) endpoint of `region`. No effect on OIDC authorities or on
+    /// Uses the regional (ESTS-R) endpoint of `region`, or of the region IMDS reports when
+    /// `region` is `TryAutoDetect` (MSAL's value, any case). No effect on OIDC authorities or on
     /// hosts given by IP address.
     pub fn with_region(self, region: &str) -> Self {
         match self {
             Authority::Entra { host, .. } => {
-                let region = region.trim().replace(' ', "").to_ascii_lowercase();
-                Authority::Entra { host, region: Some(region).filter(|r| !r.is_empty()) }
+                let name = region.trim().replace(' ', "").to_ascii_lowercase();
+                let region = match name.as_str() {
+                    "" => None,
+                    "tryautodetect" => Some(Region::Detect),
+                    _ => Some(Region::Named(name)),
+                };
+                Authority::Entra { host, region }
             }
             other => other,
         }
     }
 
+    /// The host of the public cloud, `https://login.microsoftonline.com`.
+    pub fn public_host() -> Url {
+        match Authority::public() {
+            Authority::Entra { host, .. } => host,
+            Authority::Oidc { issuer } => issuer,
+        }
+    }
+
+    /// Whether the region is to be asked of IMDS before the first token request.
+    pub fn detects_region(&self) -> bool {
+        matches!(self, Authority::Entra { region: Some(Region::Detect), .. })
+    }
+
     /// The authority that `AZURE_AUTHORITY_HOST` and `AZURE_REGIONAL_AUTHORITY_NAME` describe,
-    /// defaulting to the public cloud. `AZURE_REGIONAL_AUTHORITY_NAME=tryautodetect` takes the
-    /// region from `REGION_NAME`; when that is unset the authority stays global here, and the
-    /// credentials ask IMDS for the region before their first token request.
+    /// defaulting to the public cloud. `AZURE_REGIONAL_AUTHORITY_NAME=tryautodetect` (or
+    /// `true`) takes the region from `REGION_NAME`, else [`Region::Detect`].
     pub fn from_env(env: &Env) -> Result<Self, String> {
         let authority = match env.get("AZURE_AUTHORITY_HOST") {
             Some(host) => Self::entra(&host).map_err(|e| format!("AZURE_AUTHORITY_HOST: {e}"))?,
@@ -96,7 +139,7 @@ impl Authority {
         };
         let region = match env.get("AZURE_REGIONAL_AUTHORITY_NAME").as_deref() {
             None => None,
-            Some(r) if r.eq_ignore_ascii_case("tryautodetect") || r.eq_ignore_ascii_case("true") => env.get("REGION_NAME"),
+            Some(r) if r.eq_ignore_ascii_case("tryautodetect") || r.eq_ignore_ascii_case("true") => Some(env.get("REGION_NAME").unwrap_or_else(|| "tryautodetect".into())),
             Some(r) => Some(r.to_owned()),
         };
         Ok(match region {
@@ -105,13 +148,14 @@ impl Authority {
         })
     }
 
-    /// The v2 token endpoint for `tenant`. OIDC authorities have none until discovered.
+    /// The v2 token endpoint for `tenant`. OIDC authorities have none until discovered; a
+    /// region still to be detected gives the global endpoint here (the credentials detect it).
     pub fn token_endpoint(&self, tenant: &str) -> Result<Url, String> {
         match self {
             Authority::Entra { host, region } => {
                 validate_tenant(tenant)?;
                 let mut url = host.clone();
-                if let (Some(region), Some(name)) = (region, host.host_str()) {
+                if let (Some(Region::Named(region)), Some(name)) = (region, host.host_str()) {
                     if url.host_str().is_some_and(|h| h.parse::<std::net::IpAddr>().is_err() && h != "localhost") {
                         let regional = if PUBLIC_CLOUD_ALIASES.contains(&name) {
                             format!("{region}.login.microsoft.com")
@@ -237,7 +281,9 @@ mod tests {
         let env = Env::from_pairs([("AZURE_REGIONAL_AUTHORITY_NAME", "tryautodetect"), ("REGION_NAME", "East US")]);
         assert_eq!(Authority::from_env(&env).unwrap().token_endpoint("t").unwrap().host_str(), Some("eastus.login.microsoft.com"));
         let env = Env::from_pairs([("AZURE_REGIONAL_AUTHORITY_NAME", "tryautodetect")]);
-        assert_eq!(Authority::from_env(&env).unwrap(), Authority::public());
+        let detecting = Authority::from_env(&env).unwrap();
+        assert!(detecting.detects_region());
+        assert_eq!(detecting.token_endpoint("t").unwrap().host_str(), Some("login.microsoftonline.com"), "global until detected");
     }
 
     #[test]

@@ -108,7 +108,7 @@ pub(crate) struct SourceIdentity {
 impl SourceIdentity {
     pub fn new(kind: &'static str, authority: &Authority, tenant: &str, client_id: &str, fingerprint: [u8; 32]) -> Arc<Self> {
         let authority = match authority {
-            Authority::Entra { host, region } => format!("{host}|{}", region.as_deref().unwrap_or("")),
+            Authority::Entra { host, region } => format!("{host}|{}", region.as_ref().map_or("", |r| r.as_key())),
             Authority::Oidc { issuer } => issuer.to_string(),
         };
         let mut h = std::collections::hash_map::DefaultHasher::new();

@@ -92,6 +92,9 @@ pub struct AzureAdSettings {
     pub client_id: Option<String>,
     /// `ClientCredentials`, tried in order.
     pub client_credentials: Vec<CredentialDescription>,
+    /// `AzureRegion`: an ESTS-R region name, or `TryAutoDetect` to ask IMDS (MSAL.NET's
+    /// `ConfidentialClientApplicationOptions.AzureRegion`, which Microsoft.Identity.Web reads).
+    pub azure_region: Option<String>,
 }
 
 /// A downstream API section.
@@ -135,6 +138,7 @@ const AZURE_AD_KEYS: &[&str] = &[
     "Audience",
     "Audiences",
     "ClientCapabilities",
+    "AzureRegion",
 ];
 const CREDENTIAL_KEYS: &[&str] = &[
     "SourceType",
@@ -321,6 +325,13 @@ impl AppSettings {
         if let Some(instance) = &ad.instance {
             options.authority = Some(Authority::entra(instance).map_err(|m| config_error("AzureAd.Instance", m))?);
         }
+        if let Some(region) = &ad.azure_region {
+            let authority = match options.authority.take() {
+                Some(a) => a,
+                None => Authority::from_env(&options.env).map_err(|m| config_error("AzureAd.Instance", m))?,
+            };
+            options.authority = Some(authority.with_region(region));
+        }
         let mut links = Vec::new();
         let mut failures = Vec::new();
         for (i, description) in ad.client_credentials.iter().enumerate() {
@@ -383,6 +394,7 @@ fn parse_azure_ad(section: &Map<String, Value>) -> Result<AzureAdSettings> {
         tenant_id: text(section, "TenantId", "AzureAd")?,
         client_id: text(section, "ClientId", "AzureAd")?,
         client_credentials: Vec::new(),
+        azure_region: text(section, "AzureRegion", "AzureAd")?,
     };
     if let Some(list) = get(section, "ClientCredentials") {
         let list = list.as_array().ok_or_else(|| config_error("AzureAd.ClientCredentials", "expected a list of credential descriptions"))?;

@@ -36,7 +36,7 @@ mod token;
 mod token_response;
 
 pub use assertion::AssertionAlgorithm;
-pub use authority::Authority;
+pub use authority::{Authority, Region};
 pub use cache::{CacheOptions, CacheStats, CachedTokenInfo, TokenCache};
 pub use certificate::ClientCertificate;
 pub use clock::{Clock, ManualClock, RecordingSleeper, SleepFuture, Sleeper, SystemClock, TokioSleeper};

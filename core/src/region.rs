@@ -1,6 +1,7 @@
-//! ESTS-R region auto-detection (protocol.md section 6): with
-//! `AZURE_REGIONAL_AUTHORITY_NAME=tryautodetect` (or `true`) and no `REGION_NAME`, the region is
-//! what IMDS reports for this VM, asked as MSAL Python asks:
+//! ESTS-R region auto-detection (protocol.md section 6): for an authority whose region is
+//! [`crate::Region::Detect`] (`AZURE_REGIONAL_AUTHORITY_NAME=tryautodetect` without
+//! `REGION_NAME`, or `AzureRegion: TryAutoDetect` in appsettings), the region is what IMDS
+//! reports for this VM, asked as MSAL Python asks:
 //! `GET {imds}/metadata/instance/compute/location?format=text&api-version=2021-01-01` with
 //! `Metadata: true`.
 //!
@@ -19,14 +20,10 @@ const DETECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// A region name is short; anything longer is not one.
 const MAX_ANSWER_BYTES: usize = 64;
 
-/// The IMDS address to ask, when the environment asks for detection and names no region.
-pub(crate) fn detection_address(env: &Env) -> Option<String> {
-    let wanted = env.get("AZURE_REGIONAL_AUTHORITY_NAME").is_some_and(|v| v.eq_ignore_ascii_case("tryautodetect") || v.eq_ignore_ascii_case("true"));
-    if !wanted || env.get("REGION_NAME").is_some() {
-        return None;
-    }
-    // The same override the managed identity IMDS source honours (tests and the emulator use it).
-    Some(env.get("AZURE_POD_IDENTITY_AUTHORITY_HOST").unwrap_or_else(|| "http://169.254.169.254".into()).trim_end_matches('/').to_owned())
+/// The IMDS address to ask: the same override the managed identity IMDS source honours (tests
+/// and the emulator use it), else the link-local address.
+pub(crate) fn imds_address(env: &Env) -> String {
+    env.get("AZURE_POD_IDENTITY_AUTHORITY_HOST").unwrap_or_else(|| "http://169.254.169.254".into()).trim_end_matches('/').to_owned()
 }
 
 /// This VM's region according to the IMDS at `imds`, or `None` when it cannot say; asked once
@@ -86,13 +83,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn imds_is_the_link_local_address_unless_overridden() {
+        assert_eq!(imds_address(&Env::from_pairs(Vec::<(String, String)>::new())), "http://169.254.169.254");
+        assert_eq!(imds_address(&Env::from_pairs([("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:5//")])), "http://127.0.0.1:5");
+    }
+
+    #[test]
     fn detection_is_asked_for_only_without_a_region_name() {
-        let env = |pairs: &[(&str, &str)]| Env::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>());
-        assert_eq!(detection_address(&env(&[("AZURE_REGIONAL_AUTHORITY_NAME", "TryAutoDetect")])).as_deref(), Some("http://169.254.169.254"));
-        assert_eq!(detection_address(&env(&[("AZURE_REGIONAL_AUTHORITY_NAME", "true"), ("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:5/")])).as_deref(), Some("http://127.0.0.1:5"));
-        assert_eq!(detection_address(&env(&[("AZURE_REGIONAL_AUTHORITY_NAME", "tryautodetect"), ("REGION_NAME", "eastus")])), None);
-        assert_eq!(detection_address(&env(&[("AZURE_REGIONAL_AUTHORITY_NAME", "westeurope")])), None);
-        assert_eq!(detection_address(&env(&[])), None);
+        let authority = |pairs: &[(&str, &str)]| crate::Authority::from_env(&Env::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>())).unwrap();
+        assert!(authority(&[("AZURE_REGIONAL_AUTHORITY_NAME", "TryAutoDetect")]).detects_region());
+        assert!(authority(&[("AZURE_REGIONAL_AUTHORITY_NAME", "true")]).detects_region());
+        assert!(!authority(&[("AZURE_REGIONAL_AUTHORITY_NAME", "tryautodetect"), ("REGION_NAME", "eastus")]).detects_region());
+        assert!(!authority(&[("AZURE_REGIONAL_AUTHORITY_NAME", "westeurope")]).detects_region());
+        assert!(!authority(&[]).detects_region());
     }
 
     #[test]

@@ -129,3 +129,25 @@ fn an_unreadable_certificate_alone_names_its_path() {
     let err = settings.credential_for(None, &ClientOptions::default()).unwrap_err().to_string();
     assert!(err.contains("AzureAd.ClientCredentials[0] (Path)") && err.contains("/etc/app/missing.pfx"), "{err}");
 }
+
+#[tokio::test]
+async fn azure_region_try_auto_detect_asks_imds_like_microsoft_identity_web() {
+    let emulator = emulator().await;
+    // `AzureAd__AzureRegion` as an environment override of the seed's file; the emulator is an
+    // IP host, where the regional name is not applied, so what shows is the IMDS question.
+    let options = host_options(&emulator, &[("AzureAd__AzureRegion", "TryAutoDetect".into())]);
+    let apis = DownstreamApis::from_file(&seed_file(&emulator, "appsettings.client-credentials.json"), options).unwrap();
+    let body: serde_json::Value = apis.get_json("DownstreamApi", None).await.unwrap();
+    assert_eq!(body["caller"], WEATHER_CLIENT_ID);
+    let asked: Vec<_> = emulator.requests().into_iter().filter(|r| r.path == "/metadata/instance/compute/location").collect();
+    assert_eq!(asked.len(), 1, "asked once before the first token request");
+    assert_eq!(asked[0].headers.get("metadata").map(String::as_str), Some("true"));
+
+    // A region name needs no question, and a misspelt key still gets its hint.
+    let text = r#"{"AzureAd": {"TenantId": "t", "ClientId": "c", "AzureRegion": "westus2", "ClientCredentials": [{"SourceType": "ClientSecret", "ClientSecret": "s"}]}}"#;
+    let settings = AppSettings::from_json_str(text, None, &Env::from_pairs(Vec::<(String, String)>::new())).unwrap();
+    assert_eq!(settings.azure_ad.azure_region.as_deref(), Some("westus2"));
+    let typo = r#"{"AzureAd": {"TenantId": "t", "ClientId": "c", "AzureRegoin": "westus2"}}"#;
+    let err = AppSettings::from_json_str(typo, None, &Env::from_pairs(Vec::<(String, String)>::new())).unwrap_err();
+    assert!(err.to_string().contains("did you mean AzureRegion?"), "{err}");
+}

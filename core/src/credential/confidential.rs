@@ -24,7 +24,7 @@ pub(crate) struct Confidential {
     pub clock: Arc<dyn Clock>,
     pub cache: Arc<crate::cache::TokenCache>,
     discovered: tokio::sync::OnceCell<Url>,
-    /// IMDS address and HTTP options for ESTS-R region detection, when the environment asks for it.
+    /// IMDS address and HTTP options for ESTS-R region detection, when the authority asks for it.
     region_detection: Option<(String, crate::http::HttpOptions)>,
 }
 
@@ -35,16 +35,11 @@ impl Confidential {
         if client_id.trim().is_empty() {
             return Err(config("client id is empty; use the application (client) id of the app registration".into()));
         }
-        // Like a region named in the environment, detection applies to an authority the
-        // environment describes, not to one given in code.
-        let region_detection = match options.authority {
-            Some(_) => None,
-            None => crate::region::detection_address(&options.env).map(|imds| (imds, options.http.clone())),
-        };
         let authority = match options.authority {
             Some(a) => a,
             None => Authority::from_env(&options.env).map_err(config)?,
         };
+        let region_detection = authority.detects_region().then(|| (crate::region::imds_address(&options.env), options.http.clone()));
         Ok(Confidential {
             name,
             tenant_id: tenant_id.to_owned(),
@@ -205,9 +200,11 @@ mod region_tests {
         assert_eq!(asked[0].headers.get("metadata").map(String::as_str), Some("true"));
         assert_eq!(asked[0].query_value("format"), Some("text"));
         assert_eq!(asked[0].status, 200);
-        // An authority given in code is left alone, as a region named in the environment would be.
+        // An authority given in code decides for itself, as a region named in the environment would.
         let explicit = ClientOptions { authority: Some(Authority::public()), ..detecting(emulator.url()) };
         assert_eq!(endpoint(explicit).await, GLOBAL);
+        let explicit = ClientOptions { authority: Some(Authority::public().with_region("TryAutoDetect")), ..ClientOptions { env: Env::from_pairs([("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.url())]), ..ClientOptions::default() } };
+        assert_eq!(endpoint(explicit).await, "https://eastus2euap.login.microsoft.com/contoso.onmicrosoft.com/oauth2/v2.0/token");
     }
 
     #[tokio::test]
