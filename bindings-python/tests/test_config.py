@@ -170,3 +170,25 @@ def test_async_default_azure_credential_takes_the_same_arguments(emulator: Emula
             return await credential.get_token(WEATHER_SCOPE)
 
     assert claims_of(asyncio.run(main()).token)["appid"] == USER_ASSIGNED_CLIENT_ID
+
+
+def test_async_environment_and_cli_credentials(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    import entra_token.aio
+
+    for name, value in {"AZURE_AUTHORITY_HOST": emulator.url, "AZURE_TENANT_ID": emulator.tenant_id, "AZURE_CLIENT_ID": WEATHER_CLIENT_ID, "AZURE_CLIENT_SECRET": WEATHER_CLIENT_SECRET}.items():
+        monkeypatch.setenv(name, value)
+    tools = pathlib.Path(tempfile.mkdtemp(prefix="entra-token-py-aio-az-"))
+    (tools / "az").write_text("#!/bin/sh\necho \"ERROR: Please run 'az login' to setup account.\" >&2; exit 1\n")
+    (tools / "az").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+
+    async def main() -> str:
+        async with entra_token.aio.EnvironmentCredential() as environment:
+            token = await environment.get_token(WEATHER_SCOPE)
+        with pytest.raises(entra_token.CredentialUnavailableError, match="az login"):
+            await entra_token.aio.AzureCliCredential().get_token(WEATHER_SCOPE)
+        return token.token
+
+    assert claims_of(asyncio.run(main()))["appid"] == WEATHER_CLIENT_ID
