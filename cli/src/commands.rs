@@ -6,7 +6,7 @@
 
 use entra_token::config::AppSettings;
 use entra_token::downstream::DownstreamApis;
-use entra_token::{AnyCredential, ClientOptions, DefaultAzureCredential, Env, Error, TokenCredential, TokenRequest};
+use entra_token::{AnyCredential, Authority, ClientOptions, DefaultAzureCredential, Env, Error, HttpOptions, Region, TokenCredential, TokenRequest};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -160,6 +160,8 @@ pub async fn doctor(args: DoctorArgs) -> Result<ExitCode, Failure> {
         Ok(mi) => println!("  source if managed identity is used: {} at {} ({})", mi.source().kind, mi.source().endpoint, mi.source().reason),
         Err(e) => println!("  managed identity: {e}"),
     }
+    println!("\nAuthority from the environment (AZURE_AUTHORITY_HOST, AZURE_REGIONAL_AUTHORITY_NAME):");
+    println!("  {}", describe_authority(&Env::process()).await);
     let scopes = if args.scope.is_empty() && args.api.is_none() { vec!["https://management.azure.com/.default".to_owned()] } else { args.scope.clone() };
     let (credential, scopes) = match credential(args.config.as_ref(), args.api.as_deref(), &scopes) {
         Ok(c) => c,
@@ -186,6 +188,23 @@ pub async fn doctor(args: DoctorArgs) -> Result<ExitCode, Failure> {
             }
             Ok(ExitCode::from(exit_code(&e)))
         }
+    }
+}
+
+/// The authority the environment describes, and which endpoint its region leads to.
+async fn describe_authority(env: &Env) -> String {
+    let authority = match Authority::from_env(env) {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    let detecting = authority.detects_region();
+    let resolved = authority.with_detected_region(env, &HttpOptions::default()).await;
+    match &resolved {
+        Authority::Entra { host, region: Some(Region::Named(r)) } if detecting => format!("{host}, region detected through IMDS: {r}"),
+        Authority::Entra { host, region: Some(Region::Named(r)) } => format!("{host}, regional endpoint {r}"),
+        Authority::Entra { host, .. } if detecting => format!("{host}, region detection asked for but IMDS did not say: the global endpoint is used"),
+        Authority::Entra { host, .. } => format!("{host}, global endpoint"),
+        Authority::Oidc { issuer } => format!("{issuer} (OpenID Connect)"),
     }
 }
 

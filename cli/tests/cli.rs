@@ -262,12 +262,15 @@ fn serve_identity_turns_a_client_secret_into_a_managed_identity_endpoint() {
 fn doctor_reports_the_source_and_whether_it_works() {
     let running = emulate(&[]);
     let pod = running.env["AZURE_POD_IDENTITY_AUTHORITY_HOST"].clone();
-    let (code, stdout, stderr) = run(&[os("doctor"), os("--scope"), os("api://weather/.default")], &[("AZURE_POD_IDENTITY_AUTHORITY_HOST", pod.as_str()), ("AZURE_TOKEN_CREDENTIALS", "prod")]);
+    let detect = ("AZURE_REGIONAL_AUTHORITY_NAME", "TryAutoDetect");
+    let (code, stdout, stderr) = run(&[os("doctor"), os("--scope"), os("api://weather/.default")], &[("AZURE_POD_IDENTITY_AUTHORITY_HOST", pod.as_str()), ("AZURE_TOKEN_CREDENTIALS", "prod"), detect]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("https://login.microsoftonline.com/, region detected through IMDS: westus2"), "{stdout}");
     assert!(stdout.contains("source if managed identity is used: imds"), "{stdout}");
     assert!(stdout.contains("OK from ManagedIdentityCredential"), "{stdout}");
 
-    let (code, stdout, _) = run(&[os("doctor"), os("--scope"), os("api://weather/.default")], &[("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9"), ("AZURE_TOKEN_CREDENTIALS", "prod")]);
+    let (code, stdout, _) = run(&[os("doctor"), os("--scope"), os("api://weather/.default")], &[("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9"), ("AZURE_TOKEN_CREDENTIALS", "prod"), detect]);
     assert_eq!(code, Some(5), "{stdout}");
+    assert!(stdout.contains("region detection asked for but IMDS did not say: the global endpoint is used"), "{stdout}");
     assert!(stdout.contains("FAILED") && stdout.contains("Most likely"), "{stdout}");
 }

@@ -129,6 +129,31 @@ impl Authority {
         matches!(self, Authority::Entra { region: Some(Region::Detect), .. })
     }
 
+    /// For [`Region::Detect`], the authority with the region IMDS reports (asked once per
+    /// process, 2 s bound; `AZURE_POD_IDENTITY_AUTHORITY_HOST` in `env` moves IMDS), or without
+    /// a region when IMDS cannot say. Any other authority comes back as it is. The credentials
+    /// do this themselves; `entra-token doctor` shows it.
+    ///
+    /// ```no_run
+    /// # async fn run() {
+    /// use entra_token::{Authority, Env, HttpOptions};
+    /// let authority = Authority::public().with_region("TryAutoDetect");
+    /// let resolved = authority.with_detected_region(&Env::process(), &HttpOptions::default()).await;
+    /// println!("{:?}", resolved.token_endpoint("contoso.onmicrosoft.com"));
+    /// # }
+    /// ```
+    pub async fn with_detected_region(self, env: &Env, http: &crate::http::HttpOptions) -> Authority {
+        if !self.detects_region() {
+            return self;
+        }
+        let host = match self {
+            Authority::Entra { host, .. } => host,
+            other => return other,
+        };
+        let region = crate::region::detect(&crate::region::imds_address(env), http).await;
+        Authority::Entra { host, region: region.map(Region::Named) }
+    }
+
     /// The authority that `AZURE_AUTHORITY_HOST` and `AZURE_REGIONAL_AUTHORITY_NAME` describe,
     /// defaulting to the public cloud. `AZURE_REGIONAL_AUTHORITY_NAME=tryautodetect` (or
     /// `true`) takes the region from `REGION_NAME`, else [`Region::Detect`].

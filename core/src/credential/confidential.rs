@@ -24,8 +24,8 @@ pub(crate) struct Confidential {
     pub clock: Arc<dyn Clock>,
     pub cache: Arc<crate::cache::TokenCache>,
     discovered: tokio::sync::OnceCell<Url>,
-    /// IMDS address and HTTP options for ESTS-R region detection, when the authority asks for it.
-    region_detection: Option<(String, crate::http::HttpOptions)>,
+    /// Environment and HTTP options for ESTS-R region detection, when the authority asks for it.
+    region_detection: Option<(crate::env::Env, crate::http::HttpOptions)>,
 }
 
 impl Confidential {
@@ -39,7 +39,7 @@ impl Confidential {
             Some(a) => a,
             None => Authority::from_env(&options.env).map_err(config)?,
         };
-        let region_detection = authority.detects_region().then(|| (crate::region::imds_address(&options.env), options.http.clone()));
+        let region_detection = authority.detects_region().then(|| (options.env.clone(), options.http.clone()));
         Ok(Confidential {
             name,
             tenant_id: tenant_id.to_owned(),
@@ -81,12 +81,8 @@ impl Confidential {
     pub async fn token_endpoint(&self, tenant: &str) -> Result<Url> {
         match &self.authority {
             Authority::Entra { .. } => {
-                let detected = match &self.region_detection {
-                    Some((imds, http)) => crate::region::detect(imds, http).await,
-                    None => None,
-                };
-                let endpoint = match detected {
-                    Some(region) => self.authority.clone().with_region(&region).token_endpoint(tenant),
+                let endpoint = match &self.region_detection {
+                    Some((env, http)) => self.authority.clone().with_detected_region(env, http).await.token_endpoint(tenant),
                     None => self.authority.token_endpoint(tenant),
                 };
                 endpoint.map_err(|message| Error::Configuration { credential: self.name, message })
