@@ -113,7 +113,8 @@ test('DefaultAzureCredential takes @azure/identity options', async () => {
       () => new entra.DefaultAzureCredential({ managedIdentityClientId: 'a', managedIdentityResourceId: 'b' }),
       (e) => e instanceof entra.ConfigurationError && /at most one/.test(e.message),
     );
-    assert.throws(() => new entra.DefaultAzureCredential({ processTimeoutInMs: -1 }), (e) => e instanceof entra.ConfigurationError);
+    assert.throws(() => new entra.DefaultAzureCredential({ processTimeoutInMs: -1 }), (e) => e instanceof entra.ConfigurationError && /processTimeoutInMs/.test(e.message));
+    assert.throws(() => new entra.DefaultAzureCredential({ processTimeoutInMs: 0 }), (e) => e instanceof entra.ConfigurationError && /longer than zero/.test(e.message));
   } finally {
     for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
     Object.assign(process.env, saved);

@@ -318,9 +318,10 @@ impl NativeCredential {
             let message = "give at most one of managedIdentityClientId and managedIdentityResourceId".to_owned();
             return Err(throw(native_error(&Error::Configuration { credential: "DefaultAzureCredential", message })));
         }
+        // Milliseconds as a number; what no Duration can hold is refused here, zero by the core.
         let process_timeout = match o.process_timeout_in_ms {
             None => None,
-            Some(ms) if ms.is_finite() && ms > 0.0 => Some(std::time::Duration::from_secs_f64(ms / 1000.0)),
+            Some(ms) if ms.is_finite() && ms >= 0.0 => Some(std::time::Duration::from_secs_f64(ms / 1000.0)),
             Some(ms) => {
                 let message = format!("processTimeoutInMs must be a positive number, not {ms}");
                 return Err(throw(native_error(&Error::Configuration { credential: "DefaultAzureCredential", message })));

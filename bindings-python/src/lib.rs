@@ -489,9 +489,15 @@ impl DefaultAzureCredentialPy {
                 "workload_identity_client_id" => options.workload_identity_client_id = value.extract()?,
                 "workload_identity_tenant_id" => options.workload_identity_tenant_id = value.extract()?,
                 "process_timeout" => {
+                    // Seconds as a float; what no Duration can hold is refused here, zero by the core.
                     let seconds: Option<f64> = value.extract()?;
                     options.process_timeout = seconds
-                        .map(|s| std::time::Duration::try_from_secs_f64(s).ok().filter(|d| !d.is_zero()).ok_or_else(|| pyo3::exceptions::PyValueError::new_err(format!("process_timeout must be a positive number of seconds, not {s}"))))
+                        .map(|s| {
+                            std::time::Duration::try_from_secs_f64(s).map_err(|_| {
+                                let message = format!("process_timeout must be a positive number of seconds, not {s}");
+                                to_py_err(py, &Error::Configuration { credential: "DefaultAzureCredential", message })
+                            })
+                        })
                         .transpose()?;
                 }
                 "require_envvar" => {

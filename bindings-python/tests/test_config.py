@@ -138,8 +138,10 @@ def test_default_azure_credential_takes_azure_identity_keyword_arguments(emulato
         entra_token.DefaultAzureCredential(tenant_id="t")
     with pytest.warns(UserWarning, match="ignores these keyword arguments: connection_verify"):
         entra_token.DefaultAzureCredential(connection_verify=False)
-    with pytest.raises(ValueError, match="process_timeout"):
+    with pytest.raises(entra_token.ConfigurationError, match="process_timeout"):
         entra_token.DefaultAzureCredential(process_timeout=-1)
+    with pytest.raises(entra_token.ConfigurationError, match="longer than zero"):
+        entra_token.DefaultAzureCredential(process_timeout=0)
     monkeypatch.delenv("AZURE_TOKEN_CREDENTIALS")
     with pytest.raises(entra_token.ConfigurationError, match="required environment variables are not set: AZURE_TOKEN_CREDENTIALS"):
         entra_token.DefaultAzureCredential(require_envvar=True)

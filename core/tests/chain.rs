@@ -237,4 +237,8 @@ async fn the_process_timeout_bounds_a_slow_developer_tool() {
     assert!(started.elapsed() < std::time::Duration::from_secs(4), "waited {:?}", started.elapsed());
     assert!(err.to_string().contains("did not answer within 500ms"), "{err}");
     assert_eq!(AzureCliCredential::new(None, ClientOptions::default()).process_timeout(), std::time::Duration::from_secs(15));
+    let zero = DefaultAzureCredentialOptions { process_timeout: Some(std::time::Duration::ZERO), ..Default::default() };
+    let err = DefaultAzureCredential::with_options(zero).unwrap_err();
+    assert_eq!(err.kind_code(), "configuration");
+    assert!(err.to_string().contains("process timeout must be longer than zero"), "{err}");
 }

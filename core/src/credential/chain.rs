@@ -295,6 +295,9 @@ impl DefaultAzureCredential {
         if !missing.is_empty() {
             return Err(configuration(format!("required environment variables are not set: {}", missing.join(", "))));
         }
+        if options.process_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(configuration("the developer tools' process timeout must be longer than zero".into()));
+        }
         let mut selected: Vec<bool> = match env.get("AZURE_TOKEN_CREDENTIALS").as_deref().map(str::trim).filter(|v| !v.is_empty()) {
             None => vec![true; DEFAULT_LINKS.len()],
             Some(v) if v.eq_ignore_ascii_case("dev") => DEFAULT_LINKS.map(|n| n.starts_with("Azure")).to_vec(),
