@@ -273,7 +273,7 @@ fn core_result<T>(py: Python<'_>, result: entra_token::Result<T>) -> PyResult<T>
 }
 
 /// `ClientSecretCredential(tenant_id, client_id, client_secret, *, authority=None, additionally_allowed_tenants=None)`.
-#[pyclass(module = "entra_token", name = "ClientSecretCredential", extends = Credential, frozen)]
+#[pyclass(module = "entra_token", name = "ClientSecretCredential", extends = Credential, subclass, frozen)]
 struct ClientSecretCredentialPy;
 
 #[pymethods]
@@ -296,7 +296,7 @@ impl ClientSecretCredentialPy {
 }
 
 /// `CertificateCredential(tenant_id, client_id, certificate_path=None, *, certificate_data=None, password=None, send_certificate_chain=False, authority=None, additionally_allowed_tenants=None)`.
-#[pyclass(module = "entra_token", name = "CertificateCredential", extends = Credential, frozen)]
+#[pyclass(module = "entra_token", name = "CertificateCredential", extends = Credential, subclass, frozen)]
 struct CertificateCredentialPy;
 
 #[pymethods]
@@ -343,7 +343,7 @@ impl CertificateCredentialPy {
 
 /// `ClientAssertionCredential(tenant_id, client_id, func, *, authority=None, additionally_allowed_tenants=None)`:
 /// `func()` returns a signed assertion (str).
-#[pyclass(module = "entra_token", name = "ClientAssertionCredential", extends = Credential, frozen)]
+#[pyclass(module = "entra_token", name = "ClientAssertionCredential", extends = Credential, subclass, frozen)]
 struct ClientAssertionCredentialPy;
 
 #[pymethods]
@@ -386,7 +386,7 @@ impl ClientAssertionCredentialPy {
 
 /// `ManagedIdentityCredential(*, client_id=None, identity_config=None)`, with `object_id` or
 /// `resource_id` (also `mi_res_id` / `msi_res_id`) in `identity_config`.
-#[pyclass(module = "entra_token", name = "ManagedIdentityCredential", extends = Credential, frozen)]
+#[pyclass(module = "entra_token", name = "ManagedIdentityCredential", extends = Credential, subclass, frozen)]
 struct ManagedIdentityCredentialPy;
 
 #[pymethods]
@@ -431,7 +431,7 @@ impl ManagedIdentityCredentialPy {
 
 /// `WorkloadIdentityCredential(*, tenant_id=None, client_id=None, token_file_path=None, authority=None)`;
 /// gaps come from `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_FEDERATED_TOKEN_FILE`.
-#[pyclass(module = "entra_token", name = "WorkloadIdentityCredential", extends = Credential, frozen)]
+#[pyclass(module = "entra_token", name = "WorkloadIdentityCredential", extends = Credential, subclass, frozen)]
 struct WorkloadIdentityCredentialPy;
 
 #[pymethods]
@@ -458,7 +458,7 @@ impl WorkloadIdentityCredentialPy {
 /// arguments (`exclude_*_credential`, `managed_identity_client_id`, `workload_identity_client_id`,
 /// `workload_identity_tenant_id`, `process_timeout`, `require_envvar`, `authority`,
 /// `additionally_allowed_tenants`).
-#[pyclass(module = "entra_token", name = "DefaultAzureCredential", extends = Credential, frozen)]
+#[pyclass(module = "entra_token", name = "DefaultAzureCredential", extends = Credential, subclass, frozen)]
 struct DefaultAzureCredentialPy;
 
 /// azure-identity's links this package does not have: excluding them is already so.
@@ -469,6 +469,9 @@ const ABSENT_LINK_EXCLUSIONS: [&str; 5] =
 impl DefaultAzureCredentialPy {
     #[new]
     #[pyo3(signature = (**kwargs))]
+    // The keywords it reads, for help() and stub checks (they are parsed from `kwargs` so that
+    // the unknown ones can be named in a warning).
+    #[pyo3(text_signature = "(*, authority=None, additionally_allowed_tenants=None, exclude_environment_credential=None, exclude_workload_identity_credential=None, exclude_managed_identity_credential=None, exclude_cli_credential=None, exclude_developer_cli_credential=None, managed_identity_client_id=None, workload_identity_client_id=None, workload_identity_tenant_id=None, process_timeout=None, require_envvar=False, **kwargs)")]
     fn new(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
         let mut options = DefaultAzureCredentialOptions::default();
         let (mut authority, mut allowed_tenants) = (None, None);
@@ -526,7 +529,7 @@ impl DefaultAzureCredentialPy {
 }
 
 /// `EnvironmentCredential()`: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and a secret or certificate.
-#[pyclass(module = "entra_token", name = "EnvironmentCredential", extends = Credential, frozen)]
+#[pyclass(module = "entra_token", name = "EnvironmentCredential", extends = Credential, subclass, frozen)]
 struct EnvironmentCredentialPy;
 
 #[pymethods]
@@ -540,7 +543,7 @@ impl EnvironmentCredentialPy {
 }
 
 /// `AzureCliCredential(*, tenant_id=None)`: the Azure CLI's signed-in account.
-#[pyclass(module = "entra_token", name = "AzureCliCredential", extends = Credential, frozen)]
+#[pyclass(module = "entra_token", name = "AzureCliCredential", extends = Credential, subclass, frozen)]
 struct AzureCliCredentialPy;
 
 #[pymethods]
@@ -553,7 +556,7 @@ impl AzureCliCredentialPy {
 }
 
 /// `AzureDeveloperCliCredential(*, tenant_id=None)`: the Azure Developer CLI's signed-in account.
-#[pyclass(module = "entra_token", name = "AzureDeveloperCliCredential", extends = Credential, frozen)]
+#[pyclass(module = "entra_token", name = "AzureDeveloperCliCredential", extends = Credential, subclass, frozen)]
 struct AzureDeveloperCliCredentialPy;
 
 #[pymethods]

@@ -42,6 +42,33 @@ def test_client_secret(emulator: Emulator) -> None:
     assert (value, expires_on) == (token.token, token.expires_on)
 
 
+def test_credentials_can_be_subclassed_like_azure_identitys(emulator: Emulator) -> None:
+    # azure-identity's credentials are plain classes that applications subclass (to log, to count).
+    class CountingCredential(entra_token.ClientSecretCredential):
+        calls = 0
+
+        def get_token(self, *scopes: str, **kwargs: object) -> entra_token.AccessToken:  # type: ignore[override]
+            type(self).calls += 1
+            return super().get_token(*scopes, **kwargs)  # type: ignore[arg-type]
+
+    credential = CountingCredential(emulator.tenant_id, WEATHER_CLIENT_ID, WEATHER_CLIENT_SECRET, authority=emulator.url)
+    token = credential.get_token(WEATHER_SCOPE)
+    assert CountingCredential.calls == 1
+    assert isinstance(credential, entra_token.ClientSecretCredential)
+    assert emulator.call_weather(token.token).status_code == 200
+    for base in (
+        entra_token.CertificateCredential,
+        entra_token.ClientAssertionCredential,
+        entra_token.ManagedIdentityCredential,
+        entra_token.WorkloadIdentityCredential,
+        entra_token.DefaultAzureCredential,
+        entra_token.EnvironmentCredential,
+        entra_token.AzureCliCredential,
+        entra_token.AzureDeveloperCliCredential,
+    ):
+        assert issubclass(type("Sub" + base.__name__, (base,), {}), base)
+
+
 def test_authority_from_environment(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AZURE_AUTHORITY_HOST", emulator.url)
     credential = entra_token.ClientSecretCredential(emulator.tenant_id, WEATHER_CLIENT_ID, WEATHER_CLIENT_SECRET)

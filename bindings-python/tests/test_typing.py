@@ -22,3 +22,10 @@ def test_mypy_rejects_a_wrong_use() -> None:
     finally:
         bad.unlink()
     assert result.returncode != 0 and "Incompatible types" in result.stdout, result.stdout
+
+
+def test_stubs_match_the_runtime() -> None:
+    # stubtest imports the installed package and compares every signature with the stubs, so a
+    # parameter added in Rust but not in _native.pyi (or renamed, or given another default) fails here.
+    result = subprocess.run([sys.executable, "-m", "mypy.stubtest", "entra_token"], capture_output=True, text=True, cwd=pathlib.Path(__file__).parent)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,9 +1,34 @@
 from types import TracebackType
-from typing import Any, Callable, Dict, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union, overload
+from typing import Any, Callable, Dict, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union, final, overload
 import os
+
+from typing_extensions import Self, disjoint_base
+
+__all__ = [
+    "__version__",
+    "AccessToken",
+    "Credential",
+    "ClientSecretCredential",
+    "CertificateCredential",
+    "ClientAssertionCredential",
+    "ManagedIdentityCredential",
+    "WorkloadIdentityCredential",
+    "DefaultAzureCredential",
+    "EnvironmentCredential",
+    "AzureCliCredential",
+    "AzureDeveloperCliCredential",
+    "DownstreamApis",
+    "credential_from_config",
+    "claims_from_challenge",
+    "cache_stats",
+    "clear_cache",
+    "_noop",
+    "_forward_logs",
+]
 
 __version__: str
 
+@final
 class AccessToken:
     """An access token; unpacks as ``(token, expires_on)`` like azure-core's ``AccessToken``."""
     @property
@@ -16,11 +41,12 @@ class AccessToken:
     def token_type(self) -> str: ...
     def __len__(self) -> int: ...
     @overload
-    def __getitem__(self, index: int) -> Union[str, int]: ...
+    def __getitem__(self, key: int, /) -> Union[str, int]: ...
     @overload
-    def __getitem__(self, index: slice) -> Any: ...
+    def __getitem__(self, key: slice, /) -> Any: ...
     def __iter__(self) -> Iterator[Union[str, int]]: ...
 
+@disjoint_base
 class Credential:
     def get_token(
         self,
@@ -50,20 +76,20 @@ class Credential:
     ) -> None: ...
 
 class ClientSecretCredential(Credential):
-    def __init__(
-        self,
+    def __new__(
+        cls,
         tenant_id: str,
         client_id: str,
         client_secret: str,
         *,
         authority: Optional[str] = None,
         additionally_allowed_tenants: Optional[Sequence[str]] = None,
-        **kwargs: Any,
-    ) -> None: ...
+        **_kwargs: Any,
+    ) -> Self: ...
 
 class CertificateCredential(Credential):
-    def __init__(
-        self,
+    def __new__(
+        cls,
         tenant_id: str,
         client_id: str,
         certificate_path: Optional[Union[str, "os.PathLike[str]"]] = None,
@@ -73,50 +99,50 @@ class CertificateCredential(Credential):
         send_certificate_chain: bool = False,
         authority: Optional[str] = None,
         additionally_allowed_tenants: Optional[Sequence[str]] = None,
-        **kwargs: Any,
-    ) -> None: ...
+        **_kwargs: Any,
+    ) -> Self: ...
 
 class ClientAssertionCredential(Credential):
-    def __init__(
-        self,
+    def __new__(
+        cls,
         tenant_id: str,
         client_id: str,
         func: Callable[[], str],
         *,
         authority: Optional[str] = None,
         additionally_allowed_tenants: Optional[Sequence[str]] = None,
-        **kwargs: Any,
-    ) -> None: ...
+        **_kwargs: Any,
+    ) -> Self: ...
 
 class ManagedIdentityCredential(Credential):
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         client_id: Optional[str] = None,
         identity_config: Optional[Mapping[str, str]] = None,
         app_service_api_version: Optional[Literal["2019-08-01", "2025-03-30"]] = None,
-        **kwargs: Any,
-    ) -> None:
+        **_kwargs: Any,
+    ) -> Self:
         """``app_service_api_version="2025-03-30"`` lets a claims challenge with ``rejected_token``
         get a fresh token from App Service (its revocation support)."""
     def source(self) -> Tuple[str, str, str]:
         """``(kind, endpoint, reason)``: which managed identity source is used, and why."""
 
 class WorkloadIdentityCredential(Credential):
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         tenant_id: Optional[str] = None,
         client_id: Optional[str] = None,
         token_file_path: Optional[Union[str, "os.PathLike[str]"]] = None,
         authority: Optional[str] = None,
         additionally_allowed_tenants: Optional[Sequence[str]] = None,
-        **kwargs: Any,
-    ) -> None: ...
+        **_kwargs: Any,
+    ) -> Self: ...
 
 class DefaultAzureCredential(Credential):
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         authority: Optional[str] = None,
         additionally_allowed_tenants: Optional[List[str]] = None,
@@ -131,20 +157,21 @@ class DefaultAzureCredential(Credential):
         process_timeout: Optional[float] = None,
         require_envvar: bool = False,
         **kwargs: Any,
-    ) -> None: ...
+    ) -> Self: ...
     def links(self) -> List[str]: ...
 
 class EnvironmentCredential(Credential):
-    def __init__(self, **kwargs: Any) -> None: ...
+    def __new__(cls, **_kwargs: Any) -> Self: ...
 
 class AzureCliCredential(Credential):
-    def __init__(self, *, tenant_id: Optional[str] = None, **kwargs: Any) -> None: ...
+    def __new__(cls, *, tenant_id: Optional[str] = None, **_kwargs: Any) -> Self: ...
 
 class AzureDeveloperCliCredential(Credential):
-    def __init__(self, *, tenant_id: Optional[str] = None, **kwargs: Any) -> None: ...
+    def __new__(cls, *, tenant_id: Optional[str] = None, **_kwargs: Any) -> Self: ...
 
+@final
 class DownstreamApis:
-    def __init__(self, path: Union[str, "os.PathLike[str]"]) -> None: ...
+    def __new__(cls, path: Union[str, "os.PathLike[str]"]) -> Self: ...
     def call(
         self, api: str, method: Optional[str] = None, path: Optional[str] = None, content: Optional[bytes] = None, content_type: str = "application/json"
     ) -> Tuple[int, List[Tuple[str, str]], bytes]: ...

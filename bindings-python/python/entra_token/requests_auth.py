@@ -39,7 +39,9 @@ class BearerAuth(requests.auth.AuthBase):
         claims = _native.claims_from_challenge(response.headers.get("WWW-Authenticate", ""))
         if claims is None:
             return response
-        refused = (response.request.headers.get("Authorization") or "").removeprefix("Bearer ")
+        sent_header = response.request.headers.get("Authorization") or ""
+        # requests allows bytes header values (another hook may have set them).
+        refused = (sent_header.decode("latin-1") if isinstance(sent_header, bytes) else sent_header).removeprefix("Bearer ")
         token = self._get(claims=claims, rejected_token=refused)
         retry = response.request.copy()
         retry.headers["Authorization"] = f"Bearer {token.token}"
