@@ -95,3 +95,18 @@ def test_httpx_adapter_sync_and_async(emulator: Emulator) -> None:
 
     response = asyncio.run(main())
     assert response.status_code == 200 and [r.status_code for r in response.history] == [401]
+
+
+def test_requests_adapter_answers_a_challenge_when_the_header_was_made_bytes(emulator: Emulator) -> None:
+    # requests accepts bytes header values; another auth layer may have re-encoded ours.
+    bearer = RequestsBearerAuth(credential(emulator), WEATHER_SCOPE)
+
+    def bytes_header(request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request = bearer(request)
+        request.headers["Authorization"] = request.headers["Authorization"].encode("latin-1")  # type: ignore[assignment]
+        return request
+
+    emulator.admin("POST", "weather/claims-challenge", {"acrs": "c1"})
+    response = requests.get(emulator.weather_url, auth=bytes_header, timeout=10)
+    assert response.status_code == 200
+    assert [r.status_code for r in response.history] == [401]
