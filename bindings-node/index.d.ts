@@ -224,7 +224,19 @@ export declare function createAuthenticatedFetch(
 export declare function claimsFromChallenge(wwwAuthenticate: string): string | null;
 
 /** The process-wide cache's counters. */
-export declare function cacheStats(): { hits: number; misses: number; fetches: number; refreshes: number; evictions: number; entries: number };
+export declare function cacheStats(): {
+  hits: number;
+  misses: number;
+  fetches: number;
+  refreshes: number;
+  refreshFailures: number;
+  evictions: number;
+  uncacheable: number;
+  entries: number;
+};
 
 /** Empties the process-wide cache. */
 export declare function clearCache(): void;
+
+// Only what is marked `export` above is exported (the Credential base stays internal, as at run time).
+export {};

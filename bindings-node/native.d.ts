@@ -22,13 +22,13 @@ export declare class NativeCredential {
    */
   lookupOneId(scope: string): number
   /**
-   * A cached token for one scope packed into one string, or null; synchronous:
+   * The token the last `lookupOneId` found, packed into one string, or null:
    * `"<id> <expiresOn> <refreshOn or -> <tokenType>
   <token>"`. Building a JS object through
    * napi costs ~1.3 µs (six property sets, two strings); one string and a split in JS cost
    * a fraction of that, which matters when a hit misses the JS side's object memo.
    */
-  lookupOnePacked(scope: string): string | null
+  lastHitPacked(): string | null
   static defaultAzure(options?: NativeDefaultOptions | undefined | null): NativeCredential
   /** The links of a chain, in order; empty for other credentials. */
   chainLinks(): Array<string>
@@ -89,7 +89,9 @@ export interface NativeCacheStats {
   misses: number
   fetches: number
   refreshes: number
+  refreshFailures: number
   evictions: number
+  uncacheable: number
   entries: number
 }
 

@@ -48,6 +48,7 @@ for (const file of files) {
     const scenario = load(file);
     for (const fault of scenario.faults) await emulator.addFault(fault);
     const credential = build(scenario.credential);
+    const before = entra.cacheStats();
     for (const call of scenario.calls) {
       if (call.force_refresh) entra.clearCache(); // @azure/core-auth has no force refresh
       if (call.expect.token) {
@@ -69,5 +70,10 @@ for (const file of files) {
     const sent = await emulator.tokenRequests();
     assert.equal(sent.length, scenario.expect_token_requests, `${scenario.name}: token requests`);
     if (scenario.expect_statuses) assert.deepEqual(sent.map((r) => r.status), scenario.expect_statuses, scenario.name);
+    if (scenario.expect_cache) {
+      const after = entra.cacheStats();
+      const moved = Object.fromEntries(Object.keys(scenario.expect_cache).map((k) => [k, after[k] - before[k]]));
+      assert.deepEqual(moved, scenario.expect_cache, `${scenario.name}: cache counters`);
+    }
   });
 }

@@ -143,8 +143,9 @@ function rememberedToken(handle, scope) {
   if (id < 0) return null;
   const known = tokensById.get(id);
   if (known !== undefined) return known;
-  // One string across the boundary (see lookupOnePacked in src/lib.rs): "id expires refresh type\ntoken".
-  const packed = handle.lookupOnePacked(scope);
+  // The token lookupOneId just found, as one string across the boundary (see lastHitPacked in
+  // src/lib.rs): "id expires refresh type\ntoken". No second lookup, so one hit counts once.
+  const packed = handle.lastHitPacked();
   if (packed === null) return null;
   const newline = packed.indexOf('\n');
   const [packedId, expiresOn, refreshOn, tokenType] = packed.slice(0, newline).split(' ');

@@ -18,7 +18,7 @@ use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 type Fetch = Pin<Box<dyn Future<Output = entra_token::Result<AccessToken>> + Send>>;
 
@@ -204,6 +204,16 @@ type AssertionFn = ThreadsafeFunction<(), Promise<String>, (), Status, false, tr
 #[napi]
 pub struct NativeCredential {
     inner: Inner,
+    /// The token the last `lookupOneId` hit found, for `lastHitPacked` to describe when the JS
+    /// side does not know its id yet: a second lookup would count a second hit. Only the JS
+    /// thread touches it (the lock is never contended); `fetch` needs the struct to be `Sync`.
+    last_hit: Mutex<Option<AccessToken>>,
+}
+
+impl NativeCredential {
+    fn wrap(inner: Inner) -> Self {
+        NativeCredential { inner, last_hit: Mutex::new(None) }
+    }
 }
 
 #[napi]
@@ -212,7 +222,7 @@ impl NativeCredential {
     pub fn client_secret(tenant_id: String, client_id: String, client_secret: String, options: Option<NativeOptions>) -> napi::Result<Self> {
         let options = client_options(options).map_err(throw)?;
         let credential = core(ClientSecretCredential::with_options(&tenant_id, &client_id, Secret::new(client_secret), options))?;
-        Ok(NativeCredential { inner: Inner::new(credential) })
+        Ok(NativeCredential::wrap(Inner::new(credential)))
     }
 
     #[napi(factory)]
@@ -236,7 +246,7 @@ impl NativeCredential {
         };
         let options = CertificateOptions { client: client_options(options).map_err(throw)?, send_certificate_chain: send_certificate_chain.unwrap_or(false), ..Default::default() };
         let credential = core(ClientCertificateCredential::new(&tenant_id, &client_id, input, options))?;
-        Ok(NativeCredential { inner: Inner::new(credential) })
+        Ok(NativeCredential::wrap(Inner::new(credential)))
     }
 
     #[napi(factory)]
@@ -255,7 +265,7 @@ impl NativeCredential {
             },
             options,
         );
-        Ok(NativeCredential { inner: Inner::new(core(credential)?) })
+        Ok(NativeCredential::wrap(Inner::new(core(credential)?)))
     }
 
     #[napi(factory)]
@@ -276,32 +286,33 @@ impl NativeCredential {
         }
         let app_service_api_version = core(app_service_api_version.as_deref().map(str::parse).transpose())?.unwrap_or_default();
         let options = ManagedIdentityOptions { user_assigned_id: ids.pop(), app_service_api_version, ..ManagedIdentityOptions::default() };
-        Ok(NativeCredential { inner: Inner::new(core(ManagedIdentityCredential::new(options))?) })
+        Ok(NativeCredential::wrap(Inner::new(core(ManagedIdentityCredential::new(options))?)))
     }
 
     #[napi(factory)]
     pub fn workload_identity(tenant_id: Option<String>, client_id: Option<String>, token_file_path: Option<String>, options: Option<NativeOptions>) -> napi::Result<Self> {
         let options = WorkloadIdentityOptions { tenant_id, client_id, token_file_path: token_file_path.map(Into::into), client: client_options(options).map_err(throw)?, ..Default::default() };
-        Ok(NativeCredential { inner: Inner::new(core(WorkloadIdentityCredential::new(options))?) })
+        Ok(NativeCredential::wrap(Inner::new(core(WorkloadIdentityCredential::new(options))?)))
     }
 
     /// The hit path: the id of the cached token for one scope (-1 on a miss). The JS side keeps
     /// one `AccessToken` object per id, so a hit builds no object and copies no token text.
     #[napi]
     pub fn lookup_one_id(&self, scope: String) -> i64 {
-        match self.inner.lookup(&TokenRequest::new([scope])) {
-            Some(token) => token_id(&token),
-            None => -1,
-        }
+        let found = self.inner.lookup(&TokenRequest::new([scope]));
+        let id = found.as_ref().map_or(-1, token_id);
+        *self.last_hit.lock().unwrap_or_else(|p| p.into_inner()) = found;
+        id
     }
 
-    /// A cached token for one scope packed into one string, or null; synchronous:
+    /// The token the last `lookupOneId` found, packed into one string, or null:
     /// `"<id> <expiresOn> <refreshOn or -> <tokenType>\n<token>"`. Building a JS object through
     /// napi costs ~1.3 µs (six property sets, two strings); one string and a split in JS cost
     /// a fraction of that, which matters when a hit misses the JS side's object memo.
     #[napi]
-    pub fn lookup_one_packed(&self, scope: String) -> Option<String> {
-        self.inner.lookup(&TokenRequest::new([scope])).map(|t| {
+    pub fn last_hit_packed(&self) -> Option<String> {
+        let last = self.last_hit.lock().unwrap_or_else(|p| p.into_inner()).take();
+        last.map(|t| {
             let refresh = t.refresh_on().map_or_else(|| "-".to_owned(), |r| r.to_string());
             let secret = t.token().expose_secret();
             let mut packed = format!("{} {} {} {}\n", token_id(&t), t.expires_on(), refresh, t.token_type());
@@ -337,7 +348,7 @@ impl NativeCredential {
             required_env_vars: o.required_env_vars.unwrap_or_default(),
             ..Default::default()
         };
-        Ok(NativeCredential { inner: Inner::new(core(entra_token::DefaultAzureCredential::with_options(options))?) })
+        Ok(NativeCredential::wrap(Inner::new(core(entra_token::DefaultAzureCredential::with_options(options))?)))
     }
 
     /// The links of a chain, in order; empty for other credentials.
@@ -348,24 +359,24 @@ impl NativeCredential {
 
     #[napi(factory)]
     pub fn environment() -> napi::Result<Self> {
-        Ok(NativeCredential { inner: Inner::new(core(entra_token::EnvironmentCredential::new(ClientOptions::default()))?) })
+        Ok(NativeCredential::wrap(Inner::new(core(entra_token::EnvironmentCredential::new(ClientOptions::default()))?)))
     }
 
     #[napi(factory)]
     pub fn azure_cli(tenant_id: Option<String>) -> Self {
-        NativeCredential { inner: Inner::new(entra_token::AzureCliCredential::new(tenant_id, ClientOptions::default())) }
+        NativeCredential::wrap(Inner::new(entra_token::AzureCliCredential::new(tenant_id, ClientOptions::default())))
     }
 
     #[napi(factory)]
     pub fn azure_developer_cli(tenant_id: Option<String>) -> Self {
-        NativeCredential { inner: Inner::new(entra_token::AzureDeveloperCliCredential::new(tenant_id, ClientOptions::default())) }
+        NativeCredential::wrap(Inner::new(entra_token::AzureDeveloperCliCredential::new(tenant_id, ClientOptions::default())))
     }
 
     /// The credential an appsettings.json file describes for `api`.
     #[napi(factory)]
     pub fn from_config(path: String, api: Option<String>) -> napi::Result<Self> {
         let settings = core(entra_token::config::AppSettings::from_file(path.as_ref(), &entra_token::Env::process()))?;
-        Ok(NativeCredential { inner: Inner::new(core(settings.credential_for(api.as_deref(), &ClientOptions::default()))?) })
+        Ok(NativeCredential::wrap(Inner::new(core(settings.credential_for(api.as_deref(), &ClientOptions::default()))?)))
     }
 
     /// A cached token for one scope, or null; synchronous.
@@ -493,14 +504,25 @@ pub struct NativeCacheStats {
     pub misses: f64,
     pub fetches: f64,
     pub refreshes: f64,
+    pub refresh_failures: f64,
     pub evictions: f64,
+    pub uncacheable: f64,
     pub entries: f64,
 }
 
 #[napi]
 pub fn cache_stats() -> NativeCacheStats {
     let s = entra_token::TokenCache::global().stats();
-    NativeCacheStats { hits: s.hits as f64, misses: s.misses as f64, fetches: s.fetches as f64, refreshes: s.refreshes as f64, evictions: s.evictions as f64, entries: s.entries as f64 }
+    NativeCacheStats {
+        hits: s.hits as f64,
+        misses: s.misses as f64,
+        fetches: s.fetches as f64,
+        refreshes: s.refreshes as f64,
+        refresh_failures: s.refresh_failures as f64,
+        evictions: s.evictions as f64,
+        uncacheable: s.uncacheable as f64,
+        entries: s.entries as f64,
+    }
 }
 
 /// Empties the process-wide cache.

@@ -56,6 +56,7 @@ def test_scenario(path: pathlib.Path, emulator: Emulator) -> None:
     for fault in scenario["faults"]:
         emulator.add_fault(fault)
     credential = build(scenario["credential"], emulator)
+    before = entra_token.cache_stats()
     for call in scenario["calls"]:
         if call.get("force_refresh"):
             # Python has no force_refresh keyword (azure-core has none); emptying the cache is the same here.
@@ -84,6 +85,9 @@ def test_scenario(path: pathlib.Path, emulator: Emulator) -> None:
     assert len(sent) == scenario["expect_token_requests"], f"{name}: token requests"
     if "expect_statuses" in scenario:
         assert [r["status"] for r in sent] == scenario["expect_statuses"], name
+    if "expect_cache" in scenario:
+        after = entra_token.cache_stats()
+        assert {k: after[k] - before[k] for k in scenario["expect_cache"]} == scenario["expect_cache"], f"{name}: cache counters"
 
 
 def test_every_scenario_file_is_replayed() -> None:

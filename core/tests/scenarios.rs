@@ -3,7 +3,8 @@
 mod common;
 
 use common::*;
-use entra_token::{CertificateInput, CertificateOptions, ClientCertificateCredential, ClientSecretCredential, DynTokenCredential, Secret, TokenRequest};
+use entra_token::{CertificateInput, CertificateOptions, ClientCertificateCredential, ClientSecretCredential, DynTokenCredential, Secret, TokenCache, TokenRequest};
+use std::sync::Arc;
 use entra_token_emulator::{Emulator, Fault};
 use serde_json::Value;
 
@@ -16,17 +17,20 @@ fn substitute(text: &str, emu: &Emulator) -> String {
         .replace("${TENANT}", &emu.tenant_id())
 }
 
-fn build(spec: &Value, emu: &Emulator) -> Box<dyn DynTokenCredential> {
+/// The credential, and the cache it alone uses (for `expect_cache`).
+fn build(spec: &Value, emu: &Emulator) -> (Box<dyn DynTokenCredential>, Arc<TokenCache>) {
     let (options, _) = options(emu);
+    let cache = options.cache.clone().expect("the test options give each credential its own cache");
     let s = |k: &str| spec[k].as_str().unwrap_or_else(|| panic!("credential.{k} missing")).to_owned();
-    match spec["kind"].as_str().unwrap() {
+    let credential: Box<dyn DynTokenCredential> = match spec["kind"].as_str().unwrap() {
         "client_secret" => Box::new(ClientSecretCredential::with_options(&emu.tenant_id(), &s("client_id"), s("secret"), options).unwrap()),
         "client_certificate" => {
             let input = CertificateInput::File { path: fixture(&s("path")), password: spec["password"].as_str().map(Secret::new) };
             Box::new(ClientCertificateCredential::new(&emu.tenant_id(), &s("client_id"), input, CertificateOptions { client: options, ..Default::default() }).unwrap())
         }
         other => panic!("unknown credential kind {other}"),
-    }
+    };
+    (credential, cache)
 }
 
 async fn run(path: &std::path::Path) {
@@ -37,7 +41,7 @@ async fn run(path: &std::path::Path) {
     for fault in scenario["faults"].as_array().unwrap() {
         emu.add_fault(serde_json::from_value::<Fault>(fault.clone()).unwrap_or_else(|e| panic!("{name}: bad fault: {e}")));
     }
-    let credential = build(&scenario["credential"], &emu);
+    let (credential, cache) = build(&scenario["credential"], &emu);
     for call in scenario["calls"].as_array().unwrap() {
         let scopes: Vec<String> = serde_json::from_value(call["scopes"].clone()).unwrap();
         let request = TokenRequest::new(scopes).with_force_refresh(call["force_refresh"].as_bool().unwrap_or(false));
@@ -75,6 +79,11 @@ async fn run(path: &std::path::Path) {
     if let Some(statuses) = scenario.get("expect_statuses") {
         let got: Vec<u64> = requests.iter().map(|r| u64::from(r.status)).collect();
         assert_eq!(&serde_json::json!(got), statuses, "{name}: statuses");
+    }
+    if let Some(wanted) = scenario.get("expect_cache") {
+        let stats = cache.stats();
+        let got = serde_json::json!({"hits": stats.hits, "misses": stats.misses, "fetches": stats.fetches});
+        assert_eq!(&got, wanted, "{name}: cache counters");
     }
 }
 
