@@ -79,12 +79,15 @@ test('serve-identity serves ManagedIdentityCredential from a client secret', asy
   }
 });
 
-test('the chain classes exist with @azure/identity names', () => {
+test('the chain classes exist with @azure/identity names', async () => {
   process.env.AZURE_TOKEN_CREDENTIALS = 'dev';
   try {
     assert.ok(new entra.DefaultAzureCredential() instanceof Object);
     assert.ok(new entra.AzureCliCredential({ tenantId: emulator.tenantId }));
-    assert.throws(() => new entra.EnvironmentCredential(), (e) => e.name === 'CredentialUnavailableError');
+    // As @azure/identity's: built without error when the environment names no credential, and
+    // unavailable when asked (a chain of such credentials moves on to the next).
+    const environment = new entra.EnvironmentCredential();
+    await assert.rejects(environment.getToken('api://weather/.default'), (e) => e.name === 'CredentialUnavailableError' && /AZURE_TENANT_ID/.test(e.message));
   } finally {
     delete process.env.AZURE_TOKEN_CREDENTIALS;
   }

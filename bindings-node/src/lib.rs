@@ -359,7 +359,10 @@ impl NativeCredential {
 
     #[napi(factory)]
     pub fn environment() -> napi::Result<Self> {
-        Ok(NativeCredential::wrap(Inner::new(core(entra_token::EnvironmentCredential::new(ClientOptions::default()))?)))
+        // Built even when the environment names no credential; getToken then rejects with
+        // CredentialUnavailableError, as @azure/identity's does (chains count on it).
+        let credential = entra_token::AnyCredential::unavailable_until_used(entra_token::EnvironmentCredential::new(ClientOptions::default()));
+        Ok(NativeCredential::wrap(Inner::new(core(credential)?)))
     }
 
     #[napi(factory)]

@@ -119,6 +119,8 @@ fn to_py_err(py: Python<'_>, error: &Error) -> PyErr {
         exception.setattr("kind", error.kind_code())?;
         exception.setattr("credential", error.credential())?;
         exception.setattr("status", error.status())?;
+        // azure-core's name for it (and Node's `statusCode`), for code written against azure-identity.
+        exception.setattr("status_code", error.status())?;
         exception.setattr("aadsts_code", error.aadsts_code())?;
         exception.setattr("oauth_error", error.oauth_error())?;
         exception.setattr("correlation_id", error.correlation_id())?;
@@ -537,7 +539,9 @@ impl EnvironmentCredentialPy {
     #[new]
     #[pyo3(signature = (**_kwargs))]
     fn new(py: Python<'_>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
-        let credential = core_result(py, entra_token::EnvironmentCredential::new(ClientOptions::default()))?;
+        // Built even when the environment names no credential; get_token then raises
+        // CredentialUnavailableError, as azure-identity's does (chains count on it).
+        let credential = core_result(py, entra_token::AnyCredential::unavailable_until_used(entra_token::EnvironmentCredential::new(ClientOptions::default())))?;
         Ok(PyClassInitializer::from(Credential { inner: Inner::new(credential) }).add_subclass(EnvironmentCredentialPy))
     }
 }

@@ -4,8 +4,12 @@ protected API, and the requests / httpx adapters answering a claims challenge.""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 
 import httpx
+import pytest
 import requests
 from azure.core.pipeline import AsyncPipeline, Pipeline
 from azure.core.pipeline.policies import AsyncBearerTokenCredentialPolicy, BearerTokenCredentialPolicy
@@ -110,3 +114,46 @@ def test_requests_adapter_answers_a_challenge_when_the_header_was_made_bytes(emu
     response = requests.get(emulator.weather_url, auth=bytes_header, timeout=10)
     assert response.status_code == 200
     assert [r.status_code for r in response.history] == [401]
+
+
+def test_an_authentication_failure_is_azure_cores_client_authentication_error(emulator: Emulator) -> None:
+    # azure-identity raises azure-core's ClientAuthenticationError; code that catches it must
+    # catch ours too, with every field of ours kept.
+    from azure.core.exceptions import ClientAuthenticationError
+
+    wrong = entra_token.ClientSecretCredential(emulator.tenant_id, WEATHER_CLIENT_ID, "wrong-secret", authority=emulator.url)
+    with pytest.raises(ClientAuthenticationError) as caught:
+        wrong.get_token(WEATHER_SCOPE)
+    error = caught.value
+    assert isinstance(error, entra_token.AuthenticationError)
+    assert error.aadsts_code == 7000215 and error.status == error.status_code == 401
+    assert "AADSTS7000215" in error.message and str(error) == error.message
+    assert type(error).__name__ == "AuthenticationError"
+
+
+def test_azure_identitys_chain_moves_past_an_unavailable_entra_token_credential(emulator: Emulator) -> None:
+    # azure-identity's ChainedTokenCredential moves on only for its own CredentialUnavailableError.
+    import azure.identity
+
+    unavailable = entra_token.EnvironmentCredential()  # nothing in the environment: built, but unavailable
+    chain = azure.identity.ChainedTokenCredential(unavailable, credential(emulator))
+    token = chain.get_token(WEATHER_SCOPE)
+    assert claims_of(token.token)["appid"] == WEATHER_CLIENT_ID
+    with pytest.raises(azure.identity.CredentialUnavailableError) as caught:
+        unavailable.get_token(WEATHER_SCOPE)
+    assert isinstance(caught.value, entra_token.CredentialUnavailableError)
+    assert "AZURE_TENANT_ID" in caught.value.message
+
+
+def test_errors_stay_azure_free_when_no_azure_module_is_loaded() -> None:
+    # Without azure-core loaded the package never imports it (50-130 ms), and its errors are its own.
+    code = (
+        "import sys, entra_token\n"
+        "try:\n"
+        "    entra_token.EnvironmentCredential().get_token('api://weather/.default')\n"
+        "except entra_token.CredentialUnavailableError as e:\n"
+        "    print([c.__module__ for c in type(e).__mro__], any(m.startswith('azure') for m in sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert out.strip() == "['entra_token._errors', 'entra_token._errors', 'builtins', 'builtins', 'builtins'] False", out

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Optional
+import sys
+from typing import Dict, Optional, Tuple
 
 
 class EntraTokenError(Exception):
@@ -11,20 +12,27 @@ class EntraTokenError(Exception):
     Attributes: ``kind`` (stable code such as ``authentication_failed``), ``credential`` (which
     credential or managed identity source failed), ``status`` (HTTP status), ``aadsts_code``,
     ``oauth_error``, ``correlation_id``, ``request_id`` and ``retryable``.
+
+    Authentication failures and unavailable credentials are also azure-core's
+    ``ClientAuthenticationError`` (and azure-identity's ``CredentialUnavailableError``) when an
+    application has those modules loaded, as azure-identity's errors are.
     """
 
     kind: str = "internal"
     credential: Optional[str] = None
     status: Optional[int] = None
+    #: The same as ``status``, under azure-core's name.
+    status_code: Optional[int] = None
     aadsts_code: Optional[int] = None
     oauth_error: Optional[str] = None
     correlation_id: Optional[str] = None
     request_id: Optional[str] = None
     retryable: bool = False
 
-    @property
-    def message(self) -> str:
-        return str(self)
+    def __init__(self, message: str = "", *args: object) -> None:
+        # Cooperative: in the azure-core twins below the next class is ClientAuthenticationError.
+        super().__init__(message, *args)
+        self.message = message
 
 
 class AuthenticationError(EntraTokenError):
@@ -72,5 +80,36 @@ _BY_KIND = {
 }
 
 
+_TWINS: Dict[Tuple[type, type], type] = {}
+
+
 def _class_for(kind: str) -> type:
-    return _BY_KIND.get(kind, EntraTokenError)
+    cls = _BY_KIND.get(kind, EntraTokenError)
+    if cls is AuthenticationError or cls is CredentialUnavailableError:
+        return _azure_twin(cls)
+    return cls
+
+
+def _azure_twin(cls: type) -> type:
+    """The class to raise for an authentication failure or an unavailable credential.
+
+    azure-identity raises azure-core's ``ClientAuthenticationError`` for both, and its own
+    ``CredentialUnavailableError`` (a subclass) for the second, which its
+    ``ChainedTokenCredential`` catches to move on to the next credential. So that ``except``
+    clauses and chains written for azure-identity keep working, the error raised is also an
+    instance of those classes when their modules are loaded. They are never imported here (that
+    would cost an Azure SDK-free service 50-130 ms at import): a module nobody has loaded is a
+    module nobody catches from.
+    """
+    core = sys.modules.get("azure.core.exceptions")
+    if core is None:
+        return cls
+    azure_base: type = core.ClientAuthenticationError
+    if cls is CredentialUnavailableError:
+        identity = sys.modules.get("azure.identity")
+        azure_base = getattr(identity, "CredentialUnavailableError", azure_base)
+    twin = _TWINS.get((cls, azure_base))
+    if twin is None:
+        twin = type(cls.__name__, (cls, azure_base), {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__})
+        _TWINS[(cls, azure_base)] = twin
+    return twin

@@ -6,7 +6,7 @@ use super::{
     ManagedIdentityCredential, ManagedIdentitySource, WorkloadIdentityCredential,
 };
 use crate::config::ConfiguredCredential;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::token::{AccessToken, TokenCredential, TokenRequest};
 use std::fmt;
 
@@ -36,9 +36,30 @@ pub enum AnyCredential {
     Chained(Box<ChainedTokenCredential>),
     /// The credentials of an appsettings configuration.
     Configured(Box<ConfiguredCredential>),
+    /// A credential that cannot work here; every request fails with this error (see
+    /// [`AnyCredential::unavailable_until_used`]).
+    Unavailable(Error),
 }
 
 impl AnyCredential {
+    /// `result`, except that a credential unavailable here becomes one that fails each request
+    /// with that error instead of failing now: azure-identity's and @azure/identity's
+    /// `EnvironmentCredential` are built without error and report "unavailable" from
+    /// `get_token`, which is what chains of them count on. Other errors are returned as they are.
+    ///
+    /// ```
+    /// use entra_token::{AnyCredential, ClientOptions, Env, EnvironmentCredential};
+    /// let options = ClientOptions { env: Env::from_pairs(Vec::<(String, String)>::new()), ..Default::default() };
+    /// let credential = AnyCredential::unavailable_until_used(EnvironmentCredential::new(options)).unwrap();
+    /// assert!(matches!(credential, AnyCredential::Unavailable(_)));
+    /// ```
+    pub fn unavailable_until_used(result: Result<AnyCredential>) -> Result<AnyCredential> {
+        match result {
+            Err(error @ Error::CredentialUnavailable { .. }) => Ok(AnyCredential::Unavailable(error)),
+            other => other,
+        }
+    }
+
     /// A cached token for the request, if one is valid now; never does I/O.
     pub fn get_token_cached(&self, request: &TokenRequest) -> Option<AccessToken> {
         match self {
@@ -51,6 +72,7 @@ impl AnyCredential {
             AnyCredential::AzureDeveloperCli(c) => c.get_token_cached(request),
             AnyCredential::Chained(c) => c.get_token_cached(request),
             AnyCredential::Configured(c) => c.get_token_cached(request),
+            AnyCredential::Unavailable(_) => None,
         }
     }
 
@@ -85,6 +107,7 @@ impl TokenCredential for AnyCredential {
             // Chains hold AnyCredentials themselves; their futures are boxed (see their impls).
             AnyCredential::Chained(c) => c.get_token(request).await,
             AnyCredential::Configured(c) => c.get_token(request).await,
+            AnyCredential::Unavailable(error) => Err(error.clone()),
         }
     }
 }
@@ -101,6 +124,7 @@ impl fmt::Debug for AnyCredential {
             AnyCredential::AzureDeveloperCli(c) => c.fmt(f),
             AnyCredential::Chained(c) => c.fmt(f),
             AnyCredential::Configured(c) => c.fmt(f),
+            AnyCredential::Unavailable(error) => write!(f, "Unavailable({error})"),
         }
     }
 }
