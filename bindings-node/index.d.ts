@@ -220,6 +220,16 @@ export declare function createAuthenticatedFetch(
   fetchImpl?: typeof fetch,
 ): (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
+/**
+ * @azure/identity's `getBearerTokenProvider`: a function resolving to a bearer token for
+ * `scopes` on each call (openai's `AzureOpenAI` `azureADTokenProvider`).
+ */
+export declare function getBearerTokenProvider(
+  credential: TokenCredential,
+  scopes: string | string[],
+  options?: { abortSignal?: AbortSignal },
+): () => Promise<string>;
+
 /** The decoded claims of a `WWW-Authenticate` claims challenge, or null. */
 export declare function claimsFromChallenge(wwwAuthenticate: string): string | null;
 

@@ -65,3 +65,15 @@ test('the fetch helper passes other 401s through without retrying', async () => 
   assert.equal(response.status, 401);
   assert.equal(calls, 1);
 });
+
+test('getBearerTokenProvider, as @azure/identity has it, gives the token and then the cached one', async () => {
+  const provider = entra.getBearerTokenProvider(credential(), WEATHER_SCOPE);
+  const first = await provider();
+  assert.equal(await provider(), first);
+  assert.equal(claimsOf(first).appid, WEATHER_CLIENT_ID);
+  const response = await fetch(emulator.weatherUrl, { headers: { authorization: `Bearer ${first}` } });
+  assert.equal(response.status, 200);
+  assert.equal((await emulator.tokenRequests()).length, 1);
+  // Any @azure/core-auth credential will do; one that yields no token is reported, not returned.
+  await assert.rejects(entra.getBearerTokenProvider({ getToken: async () => null }, WEATHER_SCOPE)(), (e) => e.name === 'CredentialUnavailableError');
+});

@@ -381,6 +381,19 @@ function createAuthenticatedFetch(credential, scopes, fetchImpl = globalThis.fet
   };
 }
 
+/**
+ * @azure/identity's `getBearerTokenProvider`: a function resolving to a bearer token for
+ * `scopes` on each call, for clients that take a token provider (openai's `AzureOpenAI`
+ * `azureADTokenProvider`). Works with any @azure/core-auth `TokenCredential`.
+ */
+function getBearerTokenProvider(credential, scopes, options = {}) {
+  return async function getAccessToken() {
+    const token = await credential.getToken(scopes, { abortSignal: options.abortSignal });
+    if (!token) throw new CredentialUnavailableError({ kind: 'credential_unavailable', message: 'getBearerTokenProvider: the credential returned no token' });
+    return token.token;
+  };
+}
+
 module.exports = {
   AccessToken,
   ClientSecretCredential,
@@ -404,6 +417,7 @@ module.exports = {
   ConfigurationError,
   AssertionCallbackError,
   createAuthenticatedFetch,
+  getBearerTokenProvider,
   claimsFromChallenge: (header) => native.claimsFromChallenge(header),
   cacheStats: () => native.cacheStats(),
   clearCache: () => native.clearCache(),

@@ -24,6 +24,7 @@ export const {
   ConfigurationError,
   AssertionCallbackError,
   createAuthenticatedFetch,
+  getBearerTokenProvider,
   claimsFromChallenge,
   cacheStats,
   clearCache,

@@ -157,3 +157,20 @@ def test_errors_stay_azure_free_when_no_azure_module_is_loaded() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert out.strip() == "['entra_token._errors', 'entra_token._errors', 'builtins', 'builtins', 'builtins'] False", out
+
+
+def test_get_bearer_token_provider_as_azure_identity_has_it(emulator: Emulator) -> None:
+    provider = entra_token.get_bearer_token_provider(credential(emulator), WEATHER_SCOPE)
+    first = provider()
+    assert provider() == first
+    assert claims_of(first)["appid"] == WEATHER_CLIENT_ID
+    assert emulator.call_weather(first).status_code == 200
+    assert len(emulator.token_requests()) == 1
+
+    async def main() -> str:
+        async with entra_token.aio.ClientSecretCredential(emulator.tenant_id, WEATHER_CLIENT_ID, WEATHER_CLIENT_SECRET, authority=emulator.url) as cred:
+            return await entra_token.aio.get_bearer_token_provider(cred, WEATHER_SCOPE)()
+
+    # The async provider is served by the same process-wide cache.
+    assert asyncio.run(main()) == first
+    assert len(emulator.token_requests()) == 1

@@ -1,6 +1,7 @@
 // Checked by `tsc --noEmit --strict` (typing.test.mjs): what an application writes.
 import type { TokenCredential as CoreTokenCredential } from '@azure/core-auth';
 import {
+  getBearerTokenProvider,
   AccessToken,
   AuthenticationError,
   ClientCertificateCredential,
@@ -41,5 +42,9 @@ async function main(): Promise<void> {
   void expires;
   void source;
 }
+
+// @azure/identity's token-provider helper (openai's `azureADTokenProvider`).
+const provider: () => Promise<string> = getBearerTokenProvider(new ClientSecretCredential('t', 'c', 's'), 'https://cognitiveservices.azure.com/.default');
+void provider;
 
 void main;

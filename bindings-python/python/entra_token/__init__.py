@@ -44,7 +44,7 @@ from ._native import (
 from ._native import DownstreamApis as _NativeDownstreamApis
 
 import json as _json
-from typing import Any as _Any, List as _List, NamedTuple as _NamedTuple, Optional as _Optional, Tuple as _Tuple
+from typing import Any as _Any, Callable as _Callable, List as _List, NamedTuple as _NamedTuple, Optional as _Optional, Tuple as _Tuple
 
 
 class DownstreamResponse(_NamedTuple):
@@ -76,6 +76,23 @@ class DownstreamApis:
         return _json.loads(text)
 
 
+def get_bearer_token_provider(credential: _Any, *scopes: str) -> _Callable[[], str]:
+    """azure-identity's ``get_bearer_token_provider``: a callable returning a bearer token for
+    ``scopes`` on each call, for clients that take a token provider (openai's ``AzureOpenAI``
+    ``azure_ad_token_provider``)::
+
+        provider = get_bearer_token_provider(DefaultAzureCredential(), "https://cognitiveservices.azure.com/.default")
+
+    Works with any azure-core ``TokenCredential``; with ours each call after the first is a
+    cache hit, and the token is refreshed before it expires.
+    """
+
+    def provider() -> str:
+        return str(credential.get_token(*scopes).token)
+
+    return provider
+
+
 __all__ = [
     "AccessToken",
     "AssertionCallbackError",
@@ -103,4 +120,5 @@ __all__ = [
     "cache_stats",
     "claims_from_challenge",
     "clear_cache",
+    "get_bearer_token_provider",
 ]

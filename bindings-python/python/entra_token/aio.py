@@ -12,7 +12,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Any, List, Mapping, Optional, Tuple, Type, TypeVar
+from typing import Any, Callable, Coroutine, List, Mapping, Optional, Tuple, Type, TypeVar
 
 from . import _native
 from ._native import AccessToken
@@ -153,6 +153,17 @@ class AzureDeveloperCliCredential(_AsyncCredential):
         self._sync = _native.AzureDeveloperCliCredential(**kwargs)
 
 
+def get_bearer_token_provider(credential: Any, *scopes: str) -> Callable[[], Coroutine[Any, Any, str]]:
+    """azure-identity's ``aio.get_bearer_token_provider``: an async callable returning a bearer
+    token for ``scopes`` (openai's ``AsyncAzureOpenAI`` ``azure_ad_token_provider``). Works with
+    any azure-core ``AsyncTokenCredential``."""
+
+    async def provider() -> str:
+        return str((await credential.get_token(*scopes)).token)
+
+    return provider
+
+
 __all__ = [
     "ClientSecretCredential",
     "CertificateCredential",
@@ -163,4 +174,5 @@ __all__ = [
     "EnvironmentCredential",
     "AzureCliCredential",
     "AzureDeveloperCliCredential",
+    "get_bearer_token_provider",
 ]

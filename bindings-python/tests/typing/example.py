@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Optional
+from typing import Awaitable, Callable, Optional
 
 import entra_token
 import entra_token.aio
@@ -51,6 +51,14 @@ def certificate(path: str) -> entra_token.CertificateCredential:
 
 def claims(header: str) -> Optional[str]:
     return entra_token.claims_from_challenge(header)
+
+
+def token_provider(credential: entra_token.ClientSecretCredential) -> Callable[[], str]:
+    return entra_token.get_bearer_token_provider(credential, "https://cognitiveservices.azure.com/.default")
+
+
+def async_token_provider(credential: entra_token.aio.ClientSecretCredential) -> Callable[[], Awaitable[str]]:
+    return entra_token.aio.get_bearer_token_provider(credential, "https://cognitiveservices.azure.com/.default")
 
 
 if __name__ == "__main__":
