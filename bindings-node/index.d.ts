@@ -133,6 +133,13 @@ export declare class DefaultAzureCredential extends Credential {
   links(): string[];
 }
 
+/** entra-token credentials tried in order; moves on only when one is unavailable here. */
+export declare class ChainedTokenCredential extends Credential {
+  constructor(...sources: Credential[]);
+  /** The links of the chain, in order. */
+  links(): string[];
+}
+
 /** @azure/identity's `DefaultAzureCredentialOptions`. */
 export interface DefaultAzureCredentialOptions extends CredentialOptions {
   /** The user-assigned managed identity's client id; `AZURE_CLIENT_ID` by default. */

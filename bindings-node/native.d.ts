@@ -29,6 +29,11 @@ export declare class NativeCredential {
    * a fraction of that, which matters when a hit misses the JS side's object memo.
    */
   lastHitPacked(): string | null
+  /**
+   * A chain of the given credentials (the caller's own objects, sharing their caches); the
+   * chain logic is the core's.
+   */
+  static chained(links: unknown[]): NativeCredential
   static defaultAzure(options?: NativeDefaultOptions | undefined | null): NativeCredential
   /** The links of a chain, in order; empty for other credentials. */
   chainLinks(): Array<string>

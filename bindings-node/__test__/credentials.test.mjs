@@ -199,3 +199,26 @@ test('region auto-detection asks IMDS where the VM runs', async () => {
     Object.assign(process.env, saved);
   }
 });
+
+test('ChainedTokenCredential moves past unavailable links and stops at a failure', async () => {
+  const saved = { ...process.env };
+  for (const name of ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH']) delete process.env[name];
+  try {
+    const secret = secretCredential();
+    const chain = new entra.ChainedTokenCredential(new entra.EnvironmentCredential(), secret);
+    assert.deepEqual(chain.links(), ['EnvironmentCredential', 'ClientSecretCredential']);
+    const token = await chain.getToken(WEATHER_SCOPE);
+    assert.equal((await emulator.callWeather(token.token)).status, 200);
+    // The link is the caller's own credential object: one token, one request.
+    assert.equal((await secret.getToken(WEATHER_SCOPE)).token, token.token);
+    assert.equal((await emulator.tokenRequests()).length, 1);
+
+    const wrong = new entra.ClientSecretCredential(emulator.tenantId, WEATHER_CLIENT_ID, 'wrong-secret', { authorityHost: emulator.url });
+    await assert.rejects(new entra.ChainedTokenCredential(wrong, secret).getToken(WEATHER_SCOPE), (e) => e.name === 'AuthenticationError' && e.aadstsCode === 7000215);
+    await assert.rejects(new entra.ChainedTokenCredential(new entra.EnvironmentCredential()).getToken(WEATHER_SCOPE), (e) => e.name === 'CredentialUnavailableError' && /EnvironmentCredential/.test(e.message));
+    assert.throws(() => new entra.ChainedTokenCredential(), (e) => e.name === 'ConfigurationError' && /at least one credential/.test(e.message));
+    assert.throws(() => new entra.ChainedTokenCredential({ getToken: async () => null }), (e) => e instanceof TypeError && /@azure\/identity's ChainedTokenCredential accepts both/.test(e.message));
+  } finally {
+    process.env = saved;
+  }
+});

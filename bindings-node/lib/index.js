@@ -305,6 +305,26 @@ class DefaultAzureCredential extends Credential {
   }
 }
 
+/**
+ * `new ChainedTokenCredential(...sources)`: entra-token credentials tried in order, moving on
+ * only when one is unavailable here, as @azure/identity's chain does.
+ */
+class ChainedTokenCredential extends Credential {
+  constructor(...sources) {
+    for (const source of sources) {
+      if (!(source instanceof Credential)) {
+        throw new TypeError(`ChainedTokenCredential takes entra-token credentials, not ${source?.constructor?.name ?? typeof source}; @azure/identity's ChainedTokenCredential accepts both`);
+      }
+    }
+    super(build(() => native.NativeCredential.chained(sources.map((s) => s[kNative]))));
+  }
+
+  /** The links of the chain, in order. */
+  links() {
+    return this[kNative].chainLinks();
+  }
+}
+
 /** `new EnvironmentCredential()`: AZURE_TENANT_ID, AZURE_CLIENT_ID and a secret or certificate. */
 class EnvironmentCredential extends Credential {
   constructor() {
@@ -402,6 +422,7 @@ module.exports = {
   ManagedIdentityCredential,
   WorkloadIdentityCredential,
   DefaultAzureCredential,
+  ChainedTokenCredential,
   EnvironmentCredential,
   AzureCliCredential,
   AzureDeveloperCliCredential,

@@ -9,6 +9,7 @@ export const {
   ManagedIdentityCredential,
   WorkloadIdentityCredential,
   DefaultAzureCredential,
+  ChainedTokenCredential,
   EnvironmentCredential,
   AzureCliCredential,
   AzureDeveloperCliCredential,

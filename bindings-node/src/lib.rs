@@ -322,6 +322,20 @@ impl NativeCredential {
         })
     }
 
+    /// A chain of the given credentials (the caller's own objects, sharing their caches); the
+    /// chain logic is the core's.
+    #[napi(factory)]
+    pub fn chained(links: napi::bindgen_prelude::Array<'_>) -> napi::Result<Self> {
+        let mut credentials = Vec::with_capacity(links.len() as usize);
+        for index in 0..links.len() {
+            let Ok(Some(link)) = links.get_ref::<NativeCredential>(index) else {
+                return Err(napi::Error::new(Status::InvalidArg, format!("link {index} is not an entra-token credential")));
+            };
+            credentials.push(link.inner.0.clone());
+        }
+        Ok(NativeCredential::wrap(Inner::new(core(AnyCredential::chain_of(credentials))?)))
+    }
+
     #[napi(factory)]
     pub fn default_azure(options: Option<NativeDefaultOptions>) -> napi::Result<Self> {
         let o = options.unwrap_or_default();

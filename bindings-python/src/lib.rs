@@ -546,6 +546,37 @@ impl EnvironmentCredentialPy {
     }
 }
 
+/// `ChainedTokenCredential(*credentials)`: entra_token credentials tried in order, moving on
+/// only when one is unavailable here, as azure-identity's chain does (the chain logic is the
+/// core's). The links are the caller's own credential objects, sharing their caches.
+#[pyclass(module = "entra_token", name = "ChainedTokenCredential", extends = Credential, subclass, frozen)]
+struct ChainedTokenCredentialPy;
+
+#[pymethods]
+impl ChainedTokenCredentialPy {
+    #[new]
+    #[pyo3(signature = (*credentials))]
+    fn new(py: Python<'_>, credentials: &Bound<'_, PyTuple>) -> PyResult<PyClassInitializer<Self>> {
+        let mut links = Vec::with_capacity(credentials.len());
+        for item in credentials.iter() {
+            let Ok(credential) = item.cast::<Credential>() else {
+                let kind = item.get_type().fully_qualified_name().map(|n| n.to_string()).unwrap_or_else(|_| "this object".into());
+                return Err(PyTypeError::new_err(format!(
+                    "ChainedTokenCredential takes entra_token credentials, not {kind}; azure-identity's ChainedTokenCredential accepts both"
+                )));
+            };
+            links.push(credential.get().inner.0.clone());
+        }
+        let chain = core_result(py, AnyCredential::chain_of(links))?;
+        Ok(PyClassInitializer::from(Credential { inner: Inner::new(chain) }).add_subclass(ChainedTokenCredentialPy))
+    }
+
+    /// The links of the chain, in order.
+    fn links(self_: PyRef<'_, Self>) -> Vec<&'static str> {
+        self_.as_super().inner.0.chain_links()
+    }
+}
+
 /// `AzureCliCredential(*, tenant_id=None)`: the Azure CLI's signed-in account.
 #[pyclass(module = "entra_token", name = "AzureCliCredential", extends = Credential, subclass, frozen)]
 struct AzureCliCredentialPy;
@@ -699,6 +730,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ManagedIdentityCredentialPy>()?;
     m.add_class::<WorkloadIdentityCredentialPy>()?;
     m.add_class::<DefaultAzureCredentialPy>()?;
+    m.add_class::<ChainedTokenCredentialPy>()?;
     m.add_class::<EnvironmentCredentialPy>()?;
     m.add_class::<AzureCliCredentialPy>()?;
     m.add_class::<AzureDeveloperCliCredentialPy>()?;

@@ -69,6 +69,35 @@ def test_credentials_can_be_subclassed_like_azure_identitys(emulator: Emulator) 
         assert issubclass(type("Sub" + base.__name__, (base,), {}), base)
 
 
+def test_chained_token_credential_moves_past_unavailable_links_and_stops_at_a_failure(emulator: Emulator) -> None:
+    secret = secret_credential(emulator)
+    chain = entra_token.ChainedTokenCredential(entra_token.EnvironmentCredential(), secret)
+    assert chain.links() == ["EnvironmentCredential", "ClientSecretCredential"]
+    token = chain.get_token(WEATHER_SCOPE)
+    assert emulator.call_weather(token.token).status_code == 200
+    # The link is the caller's own credential object: one token, one request.
+    assert secret.get_token(WEATHER_SCOPE).token == token.token
+    assert len(emulator.token_requests()) == 1
+
+    async def through_aio() -> str:
+        aio_secret = entra_token.aio.ClientSecretCredential(emulator.tenant_id, WEATHER_CLIENT_ID, WEATHER_CLIENT_SECRET, authority=emulator.url)
+        async with entra_token.aio.ChainedTokenCredential(entra_token.aio.EnvironmentCredential(), aio_secret) as aio_chain:
+            return (await aio_chain.get_token(WEATHER_SCOPE)).token
+
+    assert asyncio.run(through_aio()) == token.token
+
+    wrong = entra_token.ClientSecretCredential(emulator.tenant_id, WEATHER_CLIENT_ID, "wrong-secret", authority=emulator.url)
+    with pytest.raises(entra_token.AuthenticationError) as failed:
+        entra_token.ChainedTokenCredential(wrong, secret).get_token(WEATHER_SCOPE)
+    assert failed.value.aadsts_code == 7000215
+    with pytest.raises(entra_token.CredentialUnavailableError, match="EnvironmentCredential"):
+        entra_token.ChainedTokenCredential(entra_token.EnvironmentCredential()).get_token(WEATHER_SCOPE)
+    with pytest.raises(entra_token.ConfigurationError, match="at least one credential"):
+        entra_token.ChainedTokenCredential()
+    with pytest.raises(TypeError, match="azure-identity's ChainedTokenCredential accepts both"):
+        entra_token.ChainedTokenCredential(object())  # type: ignore[arg-type]
+
+
 def test_authority_from_environment(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AZURE_AUTHORITY_HOST", emulator.url)
     credential = entra_token.ClientSecretCredential(emulator.tenant_id, WEATHER_CLIENT_ID, WEATHER_CLIENT_SECRET)

@@ -242,3 +242,32 @@ async fn the_process_timeout_bounds_a_slow_developer_tool() {
     assert_eq!(err.kind_code(), "configuration");
     assert!(err.to_string().contains("process timeout must be longer than zero"), "{err}");
 }
+
+/// What the bindings' `ChainedTokenCredential(a, b)` builds: links shared with the caller's own
+/// credential objects. An unavailable link is passed over, the working one remembered (and its
+/// token cached in the credential the caller also holds), an authentication failure stops.
+#[tokio::test]
+async fn a_chain_of_shared_credentials_moves_past_unavailable_links_and_stops_at_a_failure() {
+    use entra_token::{AnyCredential, ClientSecretCredential, EnvironmentCredential, Secret};
+    let emulator = emulator().await;
+    let (options, _) = options(&emulator);
+    let environment = AnyCredential::unavailable_until_used(EnvironmentCredential::new(ClientOptions { env: Env::from_pairs(Vec::<(String, String)>::new()), ..options.clone() })).unwrap();
+    let secret: Arc<AnyCredential> =
+        Arc::new(ClientSecretCredential::with_options(&emulator.tenant_id(), WEATHER_CLIENT_ID, Secret::new(WEATHER_CLIENT_SECRET), options.clone()).unwrap().into());
+    let chain = AnyCredential::chain_of(vec![Arc::new(environment), secret.clone()]).unwrap();
+    assert_eq!(chain.chain_links(), vec!["EnvironmentCredential", "ClientSecretCredential"]);
+
+    let token = chain.get_token(&TokenRequest::new([WEATHER_SCOPE])).await.unwrap();
+    assert_eq!(claims(token.token().expose_secret())["appid"], WEATHER_CLIENT_ID);
+    let AnyCredential::Chained(inner) = &chain else { panic!("chain_of builds a chain") };
+    assert_eq!(inner.working_link(), Some("ClientSecretCredential"));
+    // The link is the caller's credential: its cache answers the caller directly too.
+    assert_eq!(secret.get_token_cached(&TokenRequest::new([WEATHER_SCOPE])).unwrap().token().expose_secret(), token.token().expose_secret());
+    assert_eq!(token_requests(&emulator).len(), 1);
+
+    let wrong: Arc<AnyCredential> = Arc::new(ClientSecretCredential::with_options(&emulator.tenant_id(), WEATHER_CLIENT_ID, Secret::new("wrong"), options).unwrap().into());
+    let stops = AnyCredential::chain_of(vec![wrong, secret]).unwrap();
+    let error = stops.get_token(&TokenRequest::new([WEATHER_SCOPE])).await.unwrap_err();
+    assert_eq!((error.kind_code(), error.aadsts_code()), ("authentication_failed", Some(7000215)));
+    assert_eq!(AnyCredential::chain_of(Vec::new()).unwrap_err().kind_code(), "configuration");
+}

@@ -14,6 +14,7 @@ __all__ = [
     "ManagedIdentityCredential",
     "WorkloadIdentityCredential",
     "DefaultAzureCredential",
+    "ChainedTokenCredential",
     "EnvironmentCredential",
     "AzureCliCredential",
     "AzureDeveloperCliCredential",
@@ -158,6 +159,11 @@ class DefaultAzureCredential(Credential):
         require_envvar: bool = False,
         **kwargs: Any,
     ) -> Self: ...
+    def links(self) -> List[str]: ...
+
+class ChainedTokenCredential(Credential):
+    """entra_token credentials tried in order; moves on only when one is unavailable here."""
+    def __new__(cls, *credentials: Credential) -> Self: ...
     def links(self) -> List[str]: ...
 
 class EnvironmentCredential(Credential):

@@ -153,6 +153,16 @@ class AzureDeveloperCliCredential(_AsyncCredential):
         self._sync = _native.AzureDeveloperCliCredential(**kwargs)
 
 
+class ChainedTokenCredential(_AsyncCredential):
+    """Async ``ChainedTokenCredential(*credentials)`` of entra_token credentials (async or sync)."""
+
+    def __init__(self, *credentials: Any) -> None:
+        self._sync = _native.ChainedTokenCredential(*(getattr(c, "_sync", c) for c in credentials))
+
+    def links(self) -> List[str]:
+        return self._sync.links()  # type: ignore[attr-defined,no-any-return]
+
+
 def get_bearer_token_provider(credential: Any, *scopes: str) -> Callable[[], Coroutine[Any, Any, str]]:
     """azure-identity's ``aio.get_bearer_token_provider``: an async callable returning a bearer
     token for ``scopes`` (openai's ``AsyncAzureOpenAI`` ``azure_ad_token_provider``). Works with
@@ -171,6 +181,7 @@ __all__ = [
     "ManagedIdentityCredential",
     "WorkloadIdentityCredential",
     "DefaultAzureCredential",
+    "ChainedTokenCredential",
     "EnvironmentCredential",
     "AzureCliCredential",
     "AzureDeveloperCliCredential",

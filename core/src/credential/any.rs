@@ -7,8 +7,9 @@ use super::{
 };
 use crate::config::ConfiguredCredential;
 use crate::error::{Error, Result};
-use crate::token::{AccessToken, TokenCredential, TokenRequest};
+use crate::token::{AccessToken, BoxFuture, TokenCredential, TokenRequest};
 use std::fmt;
+use std::sync::Arc;
 
 /// Any credential of this crate.
 ///
@@ -39,6 +40,9 @@ pub enum AnyCredential {
     /// A credential that cannot work here; every request fails with this error (see
     /// [`AnyCredential::unavailable_until_used`]).
     Unavailable(Error),
+    /// A credential also held elsewhere: what a binding's chain holds of the credential objects
+    /// it was given.
+    Shared(Arc<AnyCredential>),
 }
 
 impl AnyCredential {
@@ -60,6 +64,43 @@ impl AnyCredential {
         }
     }
 
+    /// A `ChainedTokenCredential` of credentials held elsewhere too, tried in the order given;
+    /// each link is named by its kind in the chain's errors. An empty list is a configuration
+    /// error, as in azure-identity.
+    ///
+    /// ```
+    /// use entra_token::{AnyCredential, ClientSecretCredential};
+    /// use std::sync::Arc;
+    /// let secret: AnyCredential = ClientSecretCredential::new("contoso.onmicrosoft.com", "client-id", "secret").unwrap().into();
+    /// let chain = AnyCredential::chain_of(vec![Arc::new(secret)]).unwrap();
+    /// assert_eq!(chain.chain_links(), vec!["ClientSecretCredential"]);
+    /// assert!(AnyCredential::chain_of(Vec::new()).is_err());
+    /// ```
+    pub fn chain_of(credentials: Vec<Arc<AnyCredential>>) -> Result<AnyCredential> {
+        if credentials.is_empty() {
+            return Err(Error::Configuration { credential: "ChainedTokenCredential", message: "at least one credential is required".into() });
+        }
+        let links = credentials.into_iter().map(|c| (c.kind_name(), Ok(AnyCredential::Shared(c)))).collect();
+        Ok(ChainedTokenCredential::new(links).into())
+    }
+
+    /// The credential's type name (`ClientSecretCredential`, `ManagedIdentityCredential`, ...).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            AnyCredential::ClientSecret(_) => "ClientSecretCredential",
+            AnyCredential::ClientCertificate(_) => "ClientCertificateCredential",
+            AnyCredential::ClientAssertion(_) => "ClientAssertionCredential",
+            AnyCredential::ManagedIdentity(_) => "ManagedIdentityCredential",
+            AnyCredential::WorkloadIdentity(_) => "WorkloadIdentityCredential",
+            AnyCredential::AzureCli(_) => "AzureCliCredential",
+            AnyCredential::AzureDeveloperCli(_) => "AzureDeveloperCliCredential",
+            AnyCredential::Chained(c) => c.name(),
+            AnyCredential::Configured(_) => "ConfiguredCredential",
+            AnyCredential::Unavailable(error) => error.credential(),
+            AnyCredential::Shared(c) => c.kind_name(),
+        }
+    }
+
     /// A cached token for the request, if one is valid now; never does I/O.
     pub fn get_token_cached(&self, request: &TokenRequest) -> Option<AccessToken> {
         match self {
@@ -73,6 +114,7 @@ impl AnyCredential {
             AnyCredential::Chained(c) => c.get_token_cached(request),
             AnyCredential::Configured(c) => c.get_token_cached(request),
             AnyCredential::Unavailable(_) => None,
+            AnyCredential::Shared(c) => c.get_token_cached(request),
         }
     }
 
@@ -80,6 +122,7 @@ impl AnyCredential {
     pub fn chain_links(&self) -> Vec<&'static str> {
         match self {
             AnyCredential::Chained(c) => c.links(),
+            AnyCredential::Shared(c) => c.chain_links(),
             _ => Vec::new(),
         }
     }
@@ -89,6 +132,7 @@ impl AnyCredential {
         match self {
             AnyCredential::ManagedIdentity(c) => Some(c.source()),
             AnyCredential::Configured(c) => c.current().managed_identity_source(),
+            AnyCredential::Shared(c) => c.managed_identity_source(),
             _ => None,
         }
     }
@@ -108,8 +152,15 @@ impl TokenCredential for AnyCredential {
             AnyCredential::Chained(c) => c.get_token(request).await,
             AnyCredential::Configured(c) => c.get_token(request).await,
             AnyCredential::Unavailable(error) => Err(error.clone()),
+            AnyCredential::Shared(c) => shared_get_token(c, request).await,
         }
     }
+}
+
+/// A shared credential's token, boxed: its future is the type `AnyCredential::get_token` is
+/// defining, so it must be erased in a function of its own.
+fn shared_get_token<'a>(credential: &'a AnyCredential, request: &'a TokenRequest) -> BoxFuture<'a, Result<AccessToken>> {
+    Box::pin(credential.get_token(request))
 }
 
 impl fmt::Debug for AnyCredential {
@@ -125,6 +176,7 @@ impl fmt::Debug for AnyCredential {
             AnyCredential::Chained(c) => c.fmt(f),
             AnyCredential::Configured(c) => c.fmt(f),
             AnyCredential::Unavailable(error) => write!(f, "Unavailable({error})"),
+            AnyCredential::Shared(c) => c.fmt(f),
         }
     }
 }

@@ -100,6 +100,11 @@ impl ChainedTokenCredential {
         }
     }
 
+    /// The chain's name: `ChainedTokenCredential`, or `DefaultAzureCredential`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
     /// The links' names, in order.
     pub fn links(&self) -> Vec<&'static str> {
         self.links.iter().map(|l| l.name).collect()
