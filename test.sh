@@ -11,7 +11,7 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 for tool in cargo python3 node npm; do
   if ! command -v "$tool" >/dev/null; then
-    echo "test.sh: $tool is required (Rust from https://rustup.rs, Python 3.9+, Node 20+)" >&2
+    echo "test.sh: $tool is required (Rust from https://rustup.rs, Python 3.10+, Node 20+)" >&2
     exit 1
   fi
 done

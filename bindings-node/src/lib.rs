@@ -8,7 +8,7 @@
 
 use entra_token::{
     AccessToken, AnyCredential, Authority, CertificateInput, CertificateOptions, ClientAssertionCredential, ClientCertificateCredential, ClientOptions, ClientSecretCredential,
-    Error, ManagedIdentityCredential, ManagedIdentityOptions, Secret, TokenCredential, TokenRequest, UserAssignedId, WorkloadIdentityCredential,
+    Error, ManagedIdentityCredential, ManagedIdentityOptions, ScopeQuery, Secret, TokenCredential, TokenRequest, UserAssignedId, WorkloadIdentityCredential,
     WorkloadIdentityOptions,
 };
 use futures_util::FutureExt;
@@ -299,7 +299,8 @@ impl NativeCredential {
     /// one `AccessToken` object per id, so a hit builds no object and copies no token text.
     #[napi]
     pub fn lookup_one_id(&self, scope: String) -> i64 {
-        let found = self.inner.lookup(&TokenRequest::new([scope]));
+        // Borrowed: no request (a Vec and the scope moved into it) per hit.
+        let found = self.inner.0.get_token_cached(&ScopeQuery::new(&[scope.as_str()]));
         let id = found.as_ref().map_or(-1, token_id);
         *self.last_hit.lock().unwrap_or_else(|p| p.into_inner()) = found;
         id

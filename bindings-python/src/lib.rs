@@ -7,7 +7,7 @@
 
 use entra_token::{
     AccessToken, AnyCredential, Authority, CertificateInput, DefaultAzureCredentialOptions, CertificateOptions, ClientAssertionCredential, ClientCertificateCredential, ClientOptions, ClientSecretCredential,
-    Error, ManagedIdentityCredential, ManagedIdentityOptions, Secret, TokenCredential, TokenRequest, UserAssignedId, WorkloadIdentityCredential,
+    Error, ManagedIdentityCredential, ManagedIdentityOptions, ScopeQuery, Secret, TokenCredential, TokenRequest, UserAssignedId, WorkloadIdentityCredential,
     WorkloadIdentityOptions,
 };
 use futures_util::FutureExt;
@@ -33,6 +33,20 @@ impl Inner {
 
     fn lookup(&self, request: &TokenRequest) -> Option<AccessToken> {
         self.0.get_token_cached(request)
+    }
+
+    /// The hit path for the usual call, one scope and no options: the scope is borrowed from
+    /// the Python string (UTF-8 the interpreter caches), so a hit allocates nothing.
+    /// Returns whether the call was of that kind (so a miss need not be looked up again), and
+    /// the hit if any.
+    fn lookup_one_scope(&self, scopes: &Bound<'_, PyTuple>, enable_cae: bool) -> PyResult<(bool, Option<AccessToken>)> {
+        if scopes.len() != 1 {
+            return Ok((false, None));
+        }
+        let item = scopes.get_borrowed_item(0)?;
+        let text = item.cast::<PyString>().map_err(|_| PyTypeError::new_err("scopes must be strings"))?;
+        let scope = [text.to_str()?];
+        Ok((true, self.0.get_token_cached(&ScopeQuery::new(&scope).with_cae(enable_cae))))
     }
 
     fn fetch(&self, request: TokenRequest) -> Fetch {
@@ -199,8 +213,16 @@ impl Credential {
         rejected_token: Option<String>,
         _kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAccessToken>> {
+        let mut tried = false;
+        if claims.is_none() && tenant_id.is_none() && rejected_token.is_none() {
+            let (one_scope, hit) = self.inner.lookup_one_scope(scopes, enable_cae)?;
+            if let Some(token) = hit {
+                return python_token(py, &token);
+            }
+            tried = one_scope;
+        }
         let request = token_request(scopes, claims, tenant_id, enable_cae, rejected_token)?;
-        if let Some(token) = self.inner.lookup(&request) {
+        if !tried && let Some(token) = self.inner.lookup(&request) {
             return python_token(py, &token);
         }
         let token = block_on(py, self.inner.fetch(request))?;
@@ -218,6 +240,12 @@ impl Credential {
     /// A cached token, or `None`; never does I/O (the async classes' fast path).
     #[pyo3(signature = (scopes, claims=None, tenant_id=None, enable_cae=false))]
     fn _lookup(&self, py: Python<'_>, scopes: &Bound<'_, PyTuple>, claims: Option<String>, tenant_id: Option<String>, enable_cae: bool) -> PyResult<Option<Py<PyAccessToken>>> {
+        if claims.is_none() && tenant_id.is_none() {
+            let (one_scope, hit) = self.inner.lookup_one_scope(scopes, enable_cae)?;
+            if one_scope {
+                return hit.map(|t| python_token(py, &t)).transpose();
+            }
+        }
         let request = token_request(scopes, claims, tenant_id, enable_cae, None)?;
         self.inner.lookup(&request).map(|t| python_token(py, &t)).transpose()
     }

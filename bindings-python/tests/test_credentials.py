@@ -268,6 +268,17 @@ def test_configuration_errors_are_value_errors(emulator: Emulator) -> None:
         entra_token.ManagedIdentityCredential(identity_config={"colour": "blue"})
 
 
+def test_a_scope_that_is_not_a_string_is_a_type_error_on_every_path(emulator: Emulator) -> None:
+    credential = secret_credential(emulator)
+    # One scope takes the borrowed hit path; several take the request path; both refuse alike.
+    for scopes in [(42,), (WEATHER_SCOPE, 42)]:
+        with pytest.raises(TypeError, match="scopes must be strings"):
+            credential.get_token(*scopes)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="scopes must be strings"):
+            asyncio.run(entra_token.aio.ClientSecretCredential(emulator.tenant_id, WEATHER_CLIENT_ID, WEATHER_CLIENT_SECRET, authority=emulator.url).get_token(*scopes))  # type: ignore[arg-type]
+    assert emulator.token_requests() == []
+
+
 def test_unavailable_workload_file_and_managed_identity(emulator: Emulator) -> None:
     with pytest.raises(entra_token.CredentialUnavailableError) as caught:
         entra_token.WorkloadIdentityCredential(tenant_id=emulator.tenant_id, client_id=WORKLOAD_CLIENT_ID, token_file_path="/nonexistent/token")

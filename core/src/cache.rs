@@ -17,7 +17,7 @@
 use crate::authority::Authority;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::token::{AccessToken, BoxFuture, TokenRequest};
+use crate::token::{AccessToken, BoxFuture, CacheQuery, TokenRequest};
 use crate::token_response::TokenResponse;
 use futures_util::FutureExt;
 use futures_util::future::Shared;
@@ -121,8 +121,8 @@ impl SourceIdentity {
 pub(crate) trait TokenSource: Send + Sync + 'static {
     /// Who the tokens belong to.
     fn identity(&self) -> &Arc<SourceIdentity>;
-    /// The tenant the request goes to (part of the cache key).
-    fn resolve_tenant<'a>(&'a self, request: &'a TokenRequest) -> Result<&'a str>;
+    /// The tenant a request for `tenant_id` (None: the credential's own) goes to (part of the cache key).
+    fn resolve_tenant<'a>(&'a self, tenant_id: Option<&'a str>) -> Result<&'a str>;
     /// Fetches a new token.
     fn fetch(&self, request: &TokenRequest) -> impl Future<Output = Result<TokenResponse>> + Send;
 }
@@ -270,20 +270,6 @@ impl EntryState {
 
 fn key_of(token: &AccessToken) -> Option<&Key> {
     token.entry().key.as_ref()
-}
-
-/// Normalised scopes: one scope as given (the fast path borrows it); several sorted,
-/// de-duplicated and joined.
-fn normalise_scopes(scopes: &[String]) -> std::borrow::Cow<'_, str> {
-    match scopes {
-        [one] => std::borrow::Cow::Borrowed(one.as_str()),
-        many => {
-            let mut sorted: Vec<&str> = many.iter().map(String::as_str).collect();
-            sorted.sort_unstable();
-            sorted.dedup();
-            std::borrow::Cow::Owned(sorted.join(" "))
-        }
-    }
 }
 
 #[derive(Default)]
@@ -595,21 +581,21 @@ impl<S: TokenSource> CachedSource<S> {
         &self.source
     }
 
-    fn view<'a>(&'a self, request: &'a TokenRequest, tenant: &'a str, scopes: &'a str) -> KeyView<'a> {
+    fn view<'a>(&'a self, cae: bool, tenant: &'a str, scopes: &'a str) -> KeyView<'a> {
         let identity = &**self.source.identity();
         let tenant = (!tenant.eq_ignore_ascii_case(&identity.tenant)).then_some(tenant);
-        KeyView { identity, tenant, scopes, cae: request.cae() }
+        KeyView { identity, tenant, scopes, cae }
     }
 
     /// A valid cached token, without I/O. `None` also when a refresh is due, so the caller takes
     /// the async path that starts it.
-    pub fn lookup(&self, request: &TokenRequest) -> Option<AccessToken> {
-        if request.force_refresh() || request.claims().is_some() {
+    pub fn lookup(&self, query: &impl CacheQuery) -> Option<AccessToken> {
+        if query.skips_cache() {
             return None;
         }
-        let tenant = self.source.resolve_tenant(request).ok()?;
-        let scopes = normalise_scopes(request.scopes());
-        match self.cache.lookup(&self.view(request, tenant, &scopes), self.clock.now(), true) {
+        let tenant = self.source.resolve_tenant(query.query_tenant()).ok()?;
+        let scopes = query.normalised_scopes();
+        match self.cache.lookup(&self.view(query.query_cae(), tenant, &scopes), self.clock.now(), true) {
             Lookup::Hit(token) => Some(token),
             _ => None,
         }
@@ -627,9 +613,9 @@ impl<S: TokenSource> CachedSource<S> {
 
     /// A cached token, or the future that fetches one.
     fn cached_or_fetch(&self, request: &TokenRequest) -> Result<Result<AccessToken, BoxFuture<'static, Result<AccessToken>>>> {
-        let tenant = self.source.resolve_tenant(request)?;
-        let scopes = normalise_scopes(request.scopes());
-        let view = self.view(request, tenant, &scopes);
+        let tenant = self.source.resolve_tenant(request.tenant_id())?;
+        let scopes = request.normalised_scopes();
+        let view = self.view(request.cae(), tenant, &scopes);
         let key = |v: KeyView<'_>| Key::new(self.source.identity().clone(), &v);
         // Cloned only on the way to a fetch: a hit touches no reference count but the token's.
         let owned = || (self.source.clone(), self.cache.clone(), self.clock.clone());
@@ -713,8 +699,8 @@ mod tests {
         fn identity(&self) -> &Arc<SourceIdentity> {
             &self.identity
         }
-        fn resolve_tenant<'a>(&'a self, request: &'a TokenRequest) -> Result<&'a str> {
-            Ok(request.tenant_id().unwrap_or("tenant"))
+        fn resolve_tenant<'a>(&'a self, tenant_id: Option<&'a str>) -> Result<&'a str> {
+            Ok(tenant_id.unwrap_or("tenant"))
         }
         async fn fetch(&self, request: &TokenRequest) -> Result<TokenResponse> {
             let n = self.calls.fetch_add(1, Relaxed);

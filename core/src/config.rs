@@ -24,7 +24,7 @@ use crate::credential::{
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::token::{AccessToken, TokenCredential, TokenRequest};
+use crate::token::{AccessToken, CacheQuery, TokenCredential, TokenRequest};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -505,7 +505,7 @@ impl ConfiguredCredential {
     }
 
     /// A cached token, if one is valid now; never does I/O.
-    pub fn get_token_cached(&self, request: &TokenRequest) -> Option<AccessToken> {
+    pub fn get_token_cached(&self, request: &impl CacheQuery) -> Option<AccessToken> {
         self.current().get_token_cached(request)
     }
 }

@@ -50,7 +50,7 @@ pub use env::Env;
 pub use error::{BoxError, Error, Result, ServiceError, SharedError};
 pub use http::{HttpOptions, RetryPolicy};
 pub use secret::Secret;
-pub use token::{AccessToken, BoxFuture, DynTokenCredential, TokenCredential, TokenRequest};
+pub use token::{AccessToken, BoxFuture, CacheQuery, DynTokenCredential, ScopeQuery, TokenCredential, TokenRequest};
 
 /// The README's Rust snippets, compiled as doctests so they cannot drift from the API.
 #[cfg(doctest)]

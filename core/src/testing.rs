@@ -5,7 +5,7 @@ use crate::cache::{CachedSource, SourceIdentity, TokenCache, TokenSource};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Result;
 use crate::secret::Secret;
-use crate::token::{AccessToken, TokenCredential, TokenRequest};
+use crate::token::{AccessToken, CacheQuery, TokenCredential, TokenRequest};
 use crate::token_response::TokenResponse;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -42,7 +42,7 @@ impl InMemoryCredential {
     }
 
     /// A cached token, if one is valid now (the path bindings take on a hit).
-    pub fn get_token_cached(&self, request: &TokenRequest) -> Option<AccessToken> {
+    pub fn get_token_cached(&self, request: &impl CacheQuery) -> Option<AccessToken> {
         self.inner.lookup(request)
     }
 
@@ -63,7 +63,7 @@ impl TokenSource for InMemorySource {
         &self.identity
     }
 
-    fn resolve_tenant<'a>(&'a self, _: &'a TokenRequest) -> Result<&'a str> {
+    fn resolve_tenant<'a>(&'a self, _: Option<&'a str>) -> Result<&'a str> {
         Ok("tenant")
     }
 

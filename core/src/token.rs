@@ -4,6 +4,7 @@ use crate::cache::EntryState;
 use crate::error::Result;
 use crate::secret::Secret;
 use std::any::Any;
+use std::borrow::Cow;
 use std::fmt;
 use std::num::NonZeroU64;
 use std::future::Future;
@@ -190,6 +191,96 @@ impl TokenRequest {
     /// Whether the cache must be skipped.
     pub fn force_refresh(&self) -> bool {
         self.force_refresh
+    }
+}
+
+/// What a cache lookup reads of a request. [`TokenRequest`] is one; [`ScopeQuery`] is
+/// another that borrows its scopes, so a hit path (the bindings') builds it without allocating.
+/// Sealed: the cache relies on what these return.
+pub trait CacheQuery: sealed::Sealed {
+    /// One scope as given; several sorted, de-duplicated and joined by spaces.
+    fn normalised_scopes(&self) -> Cow<'_, str>;
+    /// The tenant asked for, if not the credential's own.
+    fn query_tenant(&self) -> Option<&str>;
+    /// Whether a CAE token is wanted.
+    fn query_cae(&self) -> bool;
+    /// Whether the request must not be answered from the cache (claims, forced refresh).
+    fn skips_cache(&self) -> bool;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::TokenRequest {}
+    impl Sealed for super::ScopeQuery<'_> {}
+}
+
+/// Normalised scopes: one scope as given (borrowed); several sorted, de-duplicated and joined.
+pub(crate) fn normalise_scopes<S: AsRef<str>>(scopes: &[S]) -> Cow<'_, str> {
+    match scopes {
+        [one] => Cow::Borrowed(one.as_ref()),
+        many => {
+            let mut sorted: Vec<&str> = many.iter().map(AsRef::as_ref).collect();
+            sorted.sort_unstable();
+            sorted.dedup();
+            Cow::Owned(sorted.join(" "))
+        }
+    }
+}
+
+impl CacheQuery for TokenRequest {
+    fn normalised_scopes(&self) -> Cow<'_, str> {
+        normalise_scopes(&self.scopes)
+    }
+    fn query_tenant(&self) -> Option<&str> {
+        self.tenant_id()
+    }
+    fn query_cae(&self) -> bool {
+        self.enable_cae
+    }
+    fn skips_cache(&self) -> bool {
+        self.force_refresh || self.claims.is_some()
+    }
+}
+
+/// A cache lookup for scopes of the credential's own tenant, borrowing the scope strings.
+///
+/// ```
+/// use entra_token::{ClientSecretCredential, ScopeQuery, TokenRequest};
+/// let credential = ClientSecretCredential::new("contoso.onmicrosoft.com", "client-id", "secret").unwrap();
+/// // Nothing is cached yet; the same lookup as with TokenRequest::new(["api://weather/.default"]).
+/// assert!(credential.get_token_cached(&ScopeQuery::new(&["api://weather/.default"])).is_none());
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct ScopeQuery<'a> {
+    scopes: &'a [&'a str],
+    enable_cae: bool,
+}
+
+impl<'a> ScopeQuery<'a> {
+    /// A lookup for `scopes`.
+    pub fn new(scopes: &'a [&'a str]) -> Self {
+        ScopeQuery { scopes, enable_cae: false }
+    }
+
+    /// For a CAE token (or not).
+    pub fn with_cae(mut self, enable_cae: bool) -> Self {
+        self.enable_cae = enable_cae;
+        self
+    }
+}
+
+impl CacheQuery for ScopeQuery<'_> {
+    fn normalised_scopes(&self) -> Cow<'_, str> {
+        normalise_scopes(self.scopes)
+    }
+    fn query_tenant(&self) -> Option<&str> {
+        None
+    }
+    fn query_cae(&self) -> bool {
+        self.enable_cae
+    }
+    fn skips_cache(&self) -> bool {
+        false
     }
 }
 

@@ -228,3 +228,27 @@ async fn fast_path_then_async_path_counts_one_miss() {
     let stats = cache.stats();
     assert_eq!((stats.misses, stats.hits, stats.fetches), (1, 1, 1), "{stats:?}");
 }
+
+/// The bindings' hit path looks up borrowed scopes (`ScopeQuery`): it must find exactly what a
+/// `TokenRequest` finds, count as a hit, normalise several scopes the same way, and keep CAE
+/// tokens apart.
+#[tokio::test]
+async fn a_borrowed_scope_query_finds_what_a_token_request_finds() {
+    use entra_token::ScopeQuery;
+    let emu = emulator().await;
+    let (credential, options) = credential(&emu, None);
+    let cache = options.cache.clone().unwrap();
+    assert!(credential.get_token_cached(&ScopeQuery::new(&[WEATHER_SCOPE])).is_none(), "nothing cached yet");
+    let token = credential.get_token(&weather()).await.unwrap();
+    let hits = cache.stats().hits;
+    let found = credential.get_token_cached(&ScopeQuery::new(&[WEATHER_SCOPE])).expect("the token just fetched");
+    assert_eq!(found.token().expose_secret(), token.token().expose_secret());
+    assert_eq!(cache.stats().hits, hits + 1);
+    assert!(credential.get_token_cached(&ScopeQuery::new(&[WEATHER_SCOPE]).with_cae(true)).is_none(), "a CAE token is another key");
+
+    // Several scopes take the other branch of normalisation (sorted, de-duplicated, joined):
+    // a repeated scope names the same key as the single one.
+    let repeated = credential.get_token_cached(&ScopeQuery::new(&[WEATHER_SCOPE, WEATHER_SCOPE])).expect("the same key");
+    assert_eq!(repeated.token().expose_secret(), token.token().expose_secret());
+    assert_eq!(token_requests(&emu).len(), 1);
+}

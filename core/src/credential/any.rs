@@ -7,7 +7,7 @@ use super::{
 };
 use crate::config::ConfiguredCredential;
 use crate::error::{Error, Result};
-use crate::token::{AccessToken, BoxFuture, TokenCredential, TokenRequest};
+use crate::token::{AccessToken, CacheQuery, BoxFuture, TokenCredential, TokenRequest};
 use std::fmt;
 use std::sync::Arc;
 
@@ -102,7 +102,7 @@ impl AnyCredential {
     }
 
     /// A cached token for the request, if one is valid now; never does I/O.
-    pub fn get_token_cached(&self, request: &TokenRequest) -> Option<AccessToken> {
+    pub fn get_token_cached(&self, request: &impl CacheQuery) -> Option<AccessToken> {
         match self {
             AnyCredential::ClientSecret(c) => c.get_token_cached(request),
             AnyCredential::ClientCertificate(c) => c.get_token_cached(request),

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::token::{AccessToken, TokenCredential, TokenRequest};
+use crate::token::{AccessToken, CacheQuery, TokenCredential, TokenRequest};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -116,7 +116,7 @@ impl ChainedTokenCredential {
     }
 
     /// A cached token from the working link, if any; never does I/O.
-    pub fn get_token_cached(&self, request: &TokenRequest) -> Option<AccessToken> {
+    pub fn get_token_cached(&self, request: &impl CacheQuery) -> Option<AccessToken> {
         let index = (*self.working.lock().unwrap_or_else(|p| p.into_inner()))?;
         self.links[index].credential.as_ref().ok()?.get_token_cached(request)
     }

@@ -5,7 +5,7 @@ use super::confidential::JWT_BEARER;
 use super::{ClientOptions, Confidential};
 use crate::cache::{CachedSource, SourceIdentity, TokenSource};
 use crate::error::{BoxError, Error, Result};
-use crate::token::{AccessToken, BoxFuture, TokenCredential, TokenRequest};
+use crate::token::{AccessToken, CacheQuery, BoxFuture, TokenCredential, TokenRequest};
 use crate::token_response::TokenResponse;
 use std::fmt;
 use std::future::Future;
@@ -76,7 +76,7 @@ impl ClientAssertionCredential {
     }
 
     /// A cached token for the request, if one is valid now; never does I/O.
-    pub fn get_token_cached(&self, request: &TokenRequest) -> Option<AccessToken> {
+    pub fn get_token_cached(&self, request: &impl CacheQuery) -> Option<AccessToken> {
         self.inner.lookup(request)
     }
 }
@@ -92,12 +92,12 @@ impl TokenSource for AssertionSource {
         &self.identity
     }
 
-    fn resolve_tenant<'a>(&'a self, request: &'a TokenRequest) -> Result<&'a str> {
-        self.client.resolve_tenant(request)
+    fn resolve_tenant<'a>(&'a self, tenant_id: Option<&'a str>) -> Result<&'a str> {
+        self.client.resolve_tenant(tenant_id)
     }
 
     async fn fetch(&self, request: &TokenRequest) -> Result<TokenResponse> {
-        let tenant = self.client.resolve_tenant(request)?;
+        let tenant = self.client.resolve_tenant(request.tenant_id())?;
         let endpoint = self.client.token_endpoint(tenant).await?;
         let context = AssertionContext {
             client_id: self.client.client_id.clone(),

@@ -11,7 +11,7 @@ use crate::cache::{CachedSource, SourceIdentity, TokenSource};
 use crate::certificate::ClientCertificate;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::token::{AccessToken, TokenCredential, TokenRequest};
+use crate::token::{AccessToken, CacheQuery, TokenCredential, TokenRequest};
 use crate::token_response::TokenResponse;
 use std::fmt;
 use std::path::PathBuf;
@@ -132,7 +132,7 @@ impl ClientCertificateCredential {
     }
 
     /// A cached token for the request, if one is valid now; never does I/O.
-    pub fn get_token_cached(&self, request: &TokenRequest) -> Option<AccessToken> {
+    pub fn get_token_cached(&self, request: &impl CacheQuery) -> Option<AccessToken> {
         self.inner.lookup(request)
     }
 
@@ -226,12 +226,12 @@ impl TokenSource for CertificateSource {
         &self.identity
     }
 
-    fn resolve_tenant<'a>(&'a self, request: &'a TokenRequest) -> Result<&'a str> {
-        self.client.resolve_tenant(request)
+    fn resolve_tenant<'a>(&'a self, tenant_id: Option<&'a str>) -> Result<&'a str> {
+        self.client.resolve_tenant(tenant_id)
     }
 
     async fn fetch(&self, request: &TokenRequest) -> Result<TokenResponse> {
-        let tenant = self.client.resolve_tenant(request)?;
+        let tenant = self.client.resolve_tenant(request.tenant_id())?;
         let endpoint = self.client.token_endpoint(tenant).await?;
         self.refresh_file(false)?;
         match self.request_once(request, &endpoint).await {

@@ -4,7 +4,7 @@ use super::{ClientOptions, Confidential, fingerprint};
 use crate::cache::{CachedSource, SourceIdentity, TokenSource};
 use crate::error::Result;
 use crate::secret::Secret;
-use crate::token::{AccessToken, TokenCredential, TokenRequest};
+use crate::token::{AccessToken, CacheQuery, TokenCredential, TokenRequest};
 use crate::token_response::TokenResponse;
 use std::fmt;
 use std::sync::Arc;
@@ -50,7 +50,7 @@ impl ClientSecretCredential {
 
     /// A cached token for the request, if one is valid now; never does I/O. Bindings use it to
     /// answer cache hits on the calling thread.
-    pub fn get_token_cached(&self, request: &TokenRequest) -> Option<AccessToken> {
+    pub fn get_token_cached(&self, request: &impl CacheQuery) -> Option<AccessToken> {
         self.inner.lookup(request)
     }
 }
@@ -66,12 +66,12 @@ impl TokenSource for SecretSource {
         &self.identity
     }
 
-    fn resolve_tenant<'a>(&'a self, request: &'a TokenRequest) -> Result<&'a str> {
-        self.client.resolve_tenant(request)
+    fn resolve_tenant<'a>(&'a self, tenant_id: Option<&'a str>) -> Result<&'a str> {
+        self.client.resolve_tenant(tenant_id)
     }
 
     async fn fetch(&self, request: &TokenRequest) -> Result<TokenResponse> {
-        let tenant = self.client.resolve_tenant(request)?;
+        let tenant = self.client.resolve_tenant(request.tenant_id())?;
         let endpoint = self.client.token_endpoint(tenant).await?;
         self.client.request_token(request, &endpoint, vec![("client_secret", self.secret.expose_secret().to_owned())]).await
     }

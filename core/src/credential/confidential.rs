@@ -56,8 +56,8 @@ impl Confidential {
     }
 
     /// The tenant a request goes to: the credential's own, or one it explicitly allows.
-    pub fn resolve_tenant<'a>(&'a self, request: &'a TokenRequest) -> Result<&'a str> {
-        match request.tenant_id() {
+    pub fn resolve_tenant<'a>(&'a self, tenant_id: Option<&'a str>) -> Result<&'a str> {
+        match tenant_id {
             None => Ok(&self.tenant_id),
             Some(t) if t.eq_ignore_ascii_case(&self.tenant_id) => Ok(&self.tenant_id),
             Some(t) if matches!(self.authority, Authority::Oidc { .. }) => Err(Error::Configuration {

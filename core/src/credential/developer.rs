@@ -8,7 +8,7 @@ use crate::cache::{CachedSource, SourceIdentity, TokenSource};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::token::{AccessToken, TokenCredential, TokenRequest};
+use crate::token::{AccessToken, CacheQuery, TokenCredential, TokenRequest};
 use crate::token_response::TokenResponse;
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,7 +78,7 @@ macro_rules! developer_credential {
             }
 
             /// A cached token for the request, if one is valid now; never does I/O.
-            pub fn get_token_cached(&self, request: &TokenRequest) -> Option<AccessToken> {
+            pub fn get_token_cached(&self, request: &impl CacheQuery) -> Option<AccessToken> {
                 self.inner.lookup(request)
             }
         }
@@ -115,8 +115,8 @@ impl TokenSource for CliSource {
         &self.identity
     }
 
-    fn resolve_tenant<'a>(&'a self, request: &'a TokenRequest) -> Result<&'a str> {
-        Ok(request.tenant_id().or(self.tenant_id.as_deref()).unwrap_or(""))
+    fn resolve_tenant<'a>(&'a self, tenant_id: Option<&'a str>) -> Result<&'a str> {
+        Ok(tenant_id.or(self.tenant_id.as_deref()).unwrap_or(""))
     }
 
     async fn fetch(&self, request: &TokenRequest) -> Result<TokenResponse> {

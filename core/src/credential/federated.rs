@@ -12,7 +12,7 @@ use crate::cache::{CachedSource, SourceIdentity, TokenSource};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::token::{AccessToken, TokenCredential, TokenRequest};
+use crate::token::{AccessToken, CacheQuery, TokenCredential, TokenRequest};
 use crate::token_response::TokenResponse;
 use std::fmt;
 use std::path::PathBuf;
@@ -98,7 +98,7 @@ impl WorkloadIdentityCredential {
     }
 
     /// A cached token for the request, if one is valid now; never does I/O.
-    pub fn get_token_cached(&self, request: &TokenRequest) -> Option<AccessToken> {
+    pub fn get_token_cached(&self, request: &impl CacheQuery) -> Option<AccessToken> {
         self.inner.lookup(request)
     }
 }
@@ -128,7 +128,7 @@ impl WorkloadSource {
     }
 
     async fn request_with(&self, request: &TokenRequest, assertion: Secret) -> Result<TokenResponse> {
-        let tenant = self.client.resolve_tenant(request)?;
+        let tenant = self.client.resolve_tenant(request.tenant_id())?;
         let endpoint = self.client.token_endpoint(tenant).await?;
         let params = vec![("client_assertion_type", JWT_BEARER.to_owned()), ("client_assertion", assertion.expose_secret().to_owned())];
         self.client.request_token(request, &endpoint, params).await
@@ -140,8 +140,8 @@ impl TokenSource for WorkloadSource {
         &self.identity
     }
 
-    fn resolve_tenant<'a>(&'a self, request: &'a TokenRequest) -> Result<&'a str> {
-        self.client.resolve_tenant(request)
+    fn resolve_tenant<'a>(&'a self, tenant_id: Option<&'a str>) -> Result<&'a str> {
+        self.client.resolve_tenant(tenant_id)
     }
 
     async fn fetch(&self, request: &TokenRequest) -> Result<TokenResponse> {

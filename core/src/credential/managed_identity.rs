@@ -13,7 +13,7 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::http::{ClientKind, Http, HttpRequest, HttpResponse, RequestIdHeader, RetryPolicy};
 use crate::secret::Secret;
-use crate::token::{AccessToken, TokenCredential, TokenRequest};
+use crate::token::{AccessToken, CacheQuery, TokenCredential, TokenRequest};
 use crate::token_response::{self, TokenResponse};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -277,7 +277,7 @@ impl ManagedIdentityCredential {
     }
 
     /// A cached token for the request, if one is valid now; never does I/O.
-    pub fn get_token_cached(&self, request: &TokenRequest) -> Option<AccessToken> {
+    pub fn get_token_cached(&self, request: &impl CacheQuery) -> Option<AccessToken> {
         self.inner.lookup(request)
     }
 }
@@ -402,7 +402,7 @@ impl TokenSource for MiSource {
         &self.identity
     }
 
-    fn resolve_tenant<'a>(&'a self, _request: &'a TokenRequest) -> Result<&'a str> {
+    fn resolve_tenant<'a>(&'a self, _tenant_id: Option<&'a str>) -> Result<&'a str> {
         // A managed identity lives in its host's tenant; there is nothing to choose.
         Ok("")
     }
