@@ -23,6 +23,8 @@ READING = """What the misses come from (profiled 2026-11-28 on this machine kind
   91-100k). Two verdicts sit on their threshold and flip between runs: Python's 100 cold
   callers took 0.221 s against the 0.220 s bound (0.218 s the run before), and Rust's RSS per
   entry is 1,223 B against 1,222 B (1,219 B the run before). Compare ratios within this run.
+  The cache-hit rows are newer: a partial run (`--only hit`, fifth session) after the bindings'
+  hit path began to borrow the scope (`ScopeQuery`): Python 379 -> 318 ns, Node 391 -> 357 ns.
 - Flatness, all runtimes: a hit on one of 100,000 tokens in random order takes one cache and TLB
   miss to main memory on the token's own allocation (`perf record`: 88 % of the Rust lookup's
   samples sit on that first load). Any cache that hands out a reference-counted token pays it;
@@ -37,7 +39,7 @@ READING = """What the misses come from (profiled 2026-11-28 on this machine kind
   churn and the resolved Promise; 2.4 µs in all without `await`, 2.5 µs with it. Keeping more
   objects would hold a second copy of every token (the memory target) for a speed-up only very
   large caches see; napi external strings would remove the copy.
-- Rust hit: ~85-95 ns with a `TokenRequest` built per call (two allocations), ~64-83 ns reusing
+- Rust hit: ~80-95 ns with a `TokenRequest` built per call (two allocations), ~64-83 ns reusing
   one, 43 ns for the synchronous `get_token_cached` (criterion). Reading the precise wall clock
   was a third of a hit; the coarse clock removed it. The rest is the shard's read lock, hashing,
   the key comparison and the reference count. azure_identity's hit measures ~185-190 ns on this
