@@ -4,7 +4,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use entra_token::testing::InMemoryCredential;
-use entra_token::{CacheOptions, TokenCache, TokenCredential};
+use entra_token::{CacheOptions, ScopeQuery, TokenCache, TokenCredential, TokenRequest};
 use entra_token_bench::{fill, scope, setup};
 use futures_util::FutureExt;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -91,6 +91,15 @@ fn benches(c: &mut Criterion) {
     map.insert("api://bench-0/.default".to_owned(), Arc::new("token".to_owned()));
     g.bench_function("baseline_hashmap_lookup_clone", |b| b.iter(|| black_box(map.get(black_box("api://bench-0/.default")).cloned())));
     g.bench_function("get_token_cached_1_entry", |b| b.iter(|| black_box(s.credential.get_token_cached(black_box(&one)))));
+    // The bindings' form: a borrowed scope (`ScopeQuery`), where the row above takes a prebuilt request.
+    let scope_text = one.scopes()[0].clone();
+    g.bench_function("get_token_cached_scope_query_1_entry", |b| {
+        b.iter(|| black_box(s.credential.get_token_cached(&ScopeQuery::new(&[black_box(scope_text.as_str())]))))
+    });
+    // A request built per call, as an application that does not keep one does.
+    g.bench_function("get_token_cached_request_per_call_1_entry", |b| {
+        b.iter(|| black_box(s.credential.get_token_cached(&TokenRequest::new([black_box(scope_text.as_str())]))))
+    });
     g.bench_function("get_token_async_1_entry", |b| b.iter(|| black_box(s.credential.get_token(black_box(&one)).now_or_never())));
 
     // The cache alone: an in-memory source behind the real cache (no HTTP, no signing), so
