@@ -163,12 +163,14 @@ export declare class EnvironmentCredential extends Credential {
 
 /** The Azure CLI's signed-in account (`az account get-access-token`); its tokens are cached. */
 export declare class AzureCliCredential extends Credential {
-  constructor(options?: { tenantId?: string });
+  /** `processTimeoutInMs`: how long `az` may take (default 15 s). */
+  constructor(options?: { tenantId?: string; processTimeoutInMs?: number });
 }
 
 /** The Azure Developer CLI's signed-in account (`azd auth token`); its tokens are cached. */
 export declare class AzureDeveloperCliCredential extends Credential {
-  constructor(options?: { tenantId?: string });
+  /** `processTimeoutInMs`: how long `azd` may take (default 15 s). */
+  constructor(options?: { tenantId?: string; processTimeoutInMs?: number });
 }
 
 /** The credential an appsettings.json file (Microsoft.Identity.Web's shape) describes for a downstream API section. */

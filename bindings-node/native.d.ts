@@ -38,8 +38,8 @@ export declare class NativeCredential {
   /** The links of a chain, in order; empty for other credentials. */
   chainLinks(): Array<string>
   static environment(): NativeCredential
-  static azureCli(tenantId?: string | undefined | null): NativeCredential
-  static azureDeveloperCli(tenantId?: string | undefined | null): NativeCredential
+  static azureCli(tenantId?: string | undefined | null, processTimeoutInMs?: number | undefined | null): NativeCredential
+  static azureDeveloperCli(tenantId?: string | undefined | null, processTimeoutInMs?: number | undefined | null): NativeCredential
   /** The credential an appsettings.json file describes for `api`. */
   static fromConfig(path: string, api?: string | undefined | null): NativeCredential
   /** A cached token for one scope, or null; synchronous. */

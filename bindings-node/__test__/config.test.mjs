@@ -118,6 +118,14 @@ test('DefaultAzureCredential takes @azure/identity options', async () => {
     );
     assert.throws(() => new entra.DefaultAzureCredential({ processTimeoutInMs: -1 }), (e) => e instanceof entra.ConfigurationError && /processTimeoutInMs/.test(e.message));
     assert.throws(() => new entra.DefaultAzureCredential({ processTimeoutInMs: 0 }), (e) => e instanceof entra.ConfigurationError && /longer than zero/.test(e.message));
+    // Astronomically large used to panic in Duration::from_secs_f64; now a configuration error.
+    assert.throws(() => new entra.DefaultAzureCredential({ processTimeoutInMs: 1e300 }), (e) => e instanceof entra.ConfigurationError && /processTimeoutInMs/.test(e.message));
+    for (const Cls of [entra.AzureCliCredential, entra.AzureDeveloperCliCredential]) {
+      for (const bad of [0, -1, Number.NaN, 1e300]) {
+        assert.throws(() => new Cls({ processTimeoutInMs: bad }), (e) => e instanceof entra.ConfigurationError, `${Cls.name} ${bad}`);
+      }
+      assert.ok(new Cls({ processTimeoutInMs: 2000 }));
+    }
   } finally {
     for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
     Object.assign(process.env, saved);

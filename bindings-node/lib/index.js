@@ -335,14 +335,14 @@ class EnvironmentCredential extends Credential {
 /** `new AzureCliCredential({ tenantId? })`: the Azure CLI's signed-in account. */
 class AzureCliCredential extends Credential {
   constructor(options) {
-    super(native.NativeCredential.azureCli(options?.tenantId ?? null));
+    super(build(() => native.NativeCredential.azureCli(options?.tenantId ?? null, options?.processTimeoutInMs ?? null)));
   }
 }
 
 /** `new AzureDeveloperCliCredential({ tenantId? })`: the Azure Developer CLI's signed-in account. */
 class AzureDeveloperCliCredential extends Credential {
   constructor(options) {
-    super(native.NativeCredential.azureDeveloperCli(options?.tenantId ?? null));
+    super(build(() => native.NativeCredential.azureDeveloperCli(options?.tenantId ?? null, options?.processTimeoutInMs ?? null)));
   }
 }
 

@@ -216,6 +216,18 @@ impl NativeCredential {
     }
 }
 
+/// A developer-tool timeout in milliseconds (@azure/identity's `processTimeoutInMs`); what no
+/// `Duration` can hold (negative, NaN, astronomically large) is refused here, zero by the core.
+fn process_timeout_ms(credential: &'static str, ms: Option<f64>) -> napi::Result<Option<std::time::Duration>> {
+    ms.map(|ms| {
+        std::time::Duration::try_from_secs_f64(ms / 1000.0).map_err(|_| {
+            let message = format!("processTimeoutInMs must be a positive number, not {ms}");
+            throw(native_error(&Error::Configuration { credential, message }))
+        })
+    })
+    .transpose()
+}
+
 #[napi]
 impl NativeCredential {
     #[napi(factory)]
@@ -344,15 +356,7 @@ impl NativeCredential {
             let message = "give at most one of managedIdentityClientId and managedIdentityResourceId".to_owned();
             return Err(throw(native_error(&Error::Configuration { credential: "DefaultAzureCredential", message })));
         }
-        // Milliseconds as a number; what no Duration can hold is refused here, zero by the core.
-        let process_timeout = match o.process_timeout_in_ms {
-            None => None,
-            Some(ms) if ms.is_finite() && ms >= 0.0 => Some(std::time::Duration::from_secs_f64(ms / 1000.0)),
-            Some(ms) => {
-                let message = format!("processTimeoutInMs must be a positive number, not {ms}");
-                return Err(throw(native_error(&Error::Configuration { credential: "DefaultAzureCredential", message })));
-            }
-        };
+        let process_timeout = process_timeout_ms("DefaultAzureCredential", o.process_timeout_in_ms)?;
         let client = client_options(Some(NativeOptions { authority_host: o.authority_host, additionally_allowed_tenants: o.additionally_allowed_tenants })).map_err(throw)?;
         let options = entra_token::DefaultAzureCredentialOptions {
             client,
@@ -381,13 +385,21 @@ impl NativeCredential {
     }
 
     #[napi(factory)]
-    pub fn azure_cli(tenant_id: Option<String>) -> Self {
-        NativeCredential::wrap(Inner::new(entra_token::AzureCliCredential::new(tenant_id, ClientOptions::default())))
+    pub fn azure_cli(tenant_id: Option<String>, process_timeout_in_ms: Option<f64>) -> napi::Result<Self> {
+        let credential = match process_timeout_ms("AzureCliCredential", process_timeout_in_ms)? {
+            Some(timeout) => core(entra_token::AzureCliCredential::with_process_timeout(tenant_id, ClientOptions::default(), timeout))?,
+            None => entra_token::AzureCliCredential::new(tenant_id, ClientOptions::default()),
+        };
+        Ok(NativeCredential::wrap(Inner::new(credential)))
     }
 
     #[napi(factory)]
-    pub fn azure_developer_cli(tenant_id: Option<String>) -> Self {
-        NativeCredential::wrap(Inner::new(entra_token::AzureDeveloperCliCredential::new(tenant_id, ClientOptions::default())))
+    pub fn azure_developer_cli(tenant_id: Option<String>, process_timeout_in_ms: Option<f64>) -> napi::Result<Self> {
+        let credential = match process_timeout_ms("AzureDeveloperCliCredential", process_timeout_in_ms)? {
+            Some(timeout) => core(entra_token::AzureDeveloperCliCredential::with_process_timeout(tenant_id, ClientOptions::default(), timeout))?,
+            None => entra_token::AzureDeveloperCliCredential::new(tenant_id, ClientOptions::default()),
+        };
+        Ok(NativeCredential::wrap(Inner::new(credential)))
     }
 
     /// The credential an appsettings.json file describes for `api`.

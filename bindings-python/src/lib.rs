@@ -309,7 +309,7 @@ struct ClientSecretCredentialPy;
 #[pymethods]
 impl ClientSecretCredentialPy {
     #[new]
-    #[pyo3(signature = (tenant_id, client_id, client_secret, *, authority=None, additionally_allowed_tenants=None, **_kwargs))]
+    #[pyo3(signature = (tenant_id, client_id, client_secret, *, authority=None, additionally_allowed_tenants=None, **kwargs))]
     fn new(
         py: Python<'_>,
         tenant_id: String,
@@ -317,8 +317,9 @@ impl ClientSecretCredentialPy {
         client_secret: String,
         authority: Option<String>,
         additionally_allowed_tenants: Option<Vec<String>>,
-        _kwargs: Option<&Bound<'_, PyDict>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyClassInitializer<Self>> {
+        warn_ignored(py, "ClientSecretCredential", kwargs, Vec::new())?;
         let options = client_options(py, authority, additionally_allowed_tenants)?;
         let credential = core_result(py, ClientSecretCredential::with_options(&tenant_id, &client_id, Secret::new(client_secret), options))?;
         Ok(PyClassInitializer::from(Credential { inner: Inner::new(credential) }).add_subclass(ClientSecretCredentialPy))
@@ -332,7 +333,7 @@ struct CertificateCredentialPy;
 #[pymethods]
 impl CertificateCredentialPy {
     #[new]
-    #[pyo3(signature = (tenant_id, client_id, certificate_path=None, *, certificate_data=None, password=None, send_certificate_chain=false, authority=None, additionally_allowed_tenants=None, **_kwargs))]
+    #[pyo3(signature = (tenant_id, client_id, certificate_path=None, *, certificate_data=None, password=None, send_certificate_chain=false, authority=None, additionally_allowed_tenants=None, **kwargs))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -344,8 +345,9 @@ impl CertificateCredentialPy {
         send_certificate_chain: bool,
         authority: Option<String>,
         additionally_allowed_tenants: Option<Vec<String>>,
-        _kwargs: Option<&Bound<'_, PyDict>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyClassInitializer<Self>> {
+        warn_ignored(py, "CertificateCredential", kwargs, Vec::new())?;
         let password = match password {
             None => None,
             Some(p) if p.is_none() => None,
@@ -379,7 +381,7 @@ struct ClientAssertionCredentialPy;
 #[pymethods]
 impl ClientAssertionCredentialPy {
     #[new]
-    #[pyo3(signature = (tenant_id, client_id, func, *, authority=None, additionally_allowed_tenants=None, **_kwargs))]
+    #[pyo3(signature = (tenant_id, client_id, func, *, authority=None, additionally_allowed_tenants=None, **kwargs))]
     fn new(
         py: Python<'_>,
         tenant_id: String,
@@ -387,8 +389,9 @@ impl ClientAssertionCredentialPy {
         func: Py<PyAny>,
         authority: Option<String>,
         additionally_allowed_tenants: Option<Vec<String>>,
-        _kwargs: Option<&Bound<'_, PyDict>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyClassInitializer<Self>> {
+        warn_ignored(py, "ClientAssertionCredential", kwargs, Vec::new())?;
         if !func.bind(py).is_callable() {
             return Err(PyTypeError::new_err("func must be a callable returning the assertion"));
         }
@@ -422,14 +425,15 @@ struct ManagedIdentityCredentialPy;
 #[pymethods]
 impl ManagedIdentityCredentialPy {
     #[new]
-    #[pyo3(signature = (*, client_id=None, identity_config=None, app_service_api_version=None, **_kwargs))]
+    #[pyo3(signature = (*, client_id=None, identity_config=None, app_service_api_version=None, **kwargs))]
     fn new(
         py: Python<'_>,
         client_id: Option<String>,
         identity_config: Option<std::collections::HashMap<String, String>>,
         app_service_api_version: Option<String>,
-        _kwargs: Option<&Bound<'_, PyDict>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyClassInitializer<Self>> {
+        warn_ignored(py, "ManagedIdentityCredential", kwargs, Vec::new())?;
         let mut ids: Vec<UserAssignedId> = client_id.into_iter().map(UserAssignedId::ClientId).collect();
         for (key, value) in identity_config.unwrap_or_default() {
             ids.push(match key.as_str() {
@@ -467,7 +471,7 @@ struct WorkloadIdentityCredentialPy;
 #[pymethods]
 impl WorkloadIdentityCredentialPy {
     #[new]
-    #[pyo3(signature = (*, tenant_id=None, client_id=None, token_file_path=None, authority=None, additionally_allowed_tenants=None, **_kwargs))]
+    #[pyo3(signature = (*, tenant_id=None, client_id=None, token_file_path=None, authority=None, additionally_allowed_tenants=None, **kwargs))]
     fn new(
         py: Python<'_>,
         tenant_id: Option<String>,
@@ -475,8 +479,9 @@ impl WorkloadIdentityCredentialPy {
         token_file_path: Option<std::path::PathBuf>,
         authority: Option<String>,
         additionally_allowed_tenants: Option<Vec<String>>,
-        _kwargs: Option<&Bound<'_, PyDict>>,
+        kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyClassInitializer<Self>> {
+        warn_ignored(py, "WorkloadIdentityCredential", kwargs, Vec::new())?;
         let options = WorkloadIdentityOptions { tenant_id, client_id, token_file_path, client: client_options(py, authority, additionally_allowed_tenants)?, ..Default::default() };
         let credential = core_result(py, WorkloadIdentityCredential::new(options))?;
         Ok(PyClassInitializer::from(Credential { inner: Inner::new(credential) }).add_subclass(WorkloadIdentityCredentialPy))
@@ -494,6 +499,41 @@ struct DefaultAzureCredentialPy;
 /// azure-identity's links this package does not have: excluding them is already so.
 const ABSENT_LINK_EXCLUSIONS: [&str; 5] =
     ["exclude_powershell_credential", "exclude_visual_studio_code_credential", "exclude_shared_token_cache_credential", "exclude_interactive_browser_credential", "exclude_broker_credential"];
+
+/// azure-identity keyword arguments that have nothing to do here (entra-token never calls
+/// instance discovery and keeps no persistent token cache): accepted without a word.
+const NOTHING_TO_DO: [&str; 3] = ["disable_instance_discovery", "cache_persistence_options", "enable_support_logging"];
+
+/// azure-identity hands the keyword arguments it does not know to its HTTP pipeline (transport,
+/// retries, proxies...); they do nothing here, so a UserWarning names them rather than passing
+/// them over in silence.
+fn warn_ignored(py: Python<'_>, credential: &str, kwargs: Option<&Bound<'_, PyDict>>, also: Vec<String>) -> PyResult<()> {
+    let mut ignored = also;
+    for key in kwargs.map(|k| k.keys().into_iter().collect::<Vec<_>>()).unwrap_or_default() {
+        let key: String = key.extract()?;
+        if !NOTHING_TO_DO.contains(&key.as_str()) {
+            ignored.push(key);
+        }
+    }
+    if ignored.is_empty() {
+        return Ok(());
+    }
+    let message = format!("entra_token.{credential} ignores these keyword arguments: {}", ignored.join(", "));
+    PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyUserWarning>(), &std::ffi::CString::new(message)?, 1)
+}
+
+/// A developer-tool timeout in seconds (a float, as azure-identity takes it); what no `Duration`
+/// can hold is refused here, zero by the core.
+fn process_timeout(py: Python<'_>, credential: &'static str, seconds: Option<f64>) -> PyResult<Option<std::time::Duration>> {
+    seconds
+        .map(|s| {
+            std::time::Duration::try_from_secs_f64(s).map_err(|_| {
+                let message = format!("process_timeout must be a positive number of seconds, not {s}");
+                to_py_err(py, &Error::Configuration { credential, message })
+            })
+        })
+        .transpose()
+}
 
 #[pymethods]
 impl DefaultAzureCredentialPy {
@@ -521,32 +561,17 @@ impl DefaultAzureCredentialPy {
                 "managed_identity_client_id" => options.managed_identity = value.extract::<Option<String>>()?.map(UserAssignedId::ClientId),
                 "workload_identity_client_id" => options.workload_identity_client_id = value.extract()?,
                 "workload_identity_tenant_id" => options.workload_identity_tenant_id = value.extract()?,
-                "process_timeout" => {
-                    // Seconds as a float; what no Duration can hold is refused here, zero by the core.
-                    let seconds: Option<f64> = value.extract()?;
-                    options.process_timeout = seconds
-                        .map(|s| {
-                            std::time::Duration::try_from_secs_f64(s).map_err(|_| {
-                                let message = format!("process_timeout must be a positive number of seconds, not {s}");
-                                to_py_err(py, &Error::Configuration { credential: "DefaultAzureCredential", message })
-                            })
-                        })
-                        .transpose()?;
-                }
+                "process_timeout" => options.process_timeout = process_timeout(py, "DefaultAzureCredential", value.extract()?)?,
                 "require_envvar" => {
                     if value.is_truthy()? {
                         options.required_env_vars.push("AZURE_TOKEN_CREDENTIALS".to_owned());
                     }
                 }
-                name if ABSENT_LINK_EXCLUSIONS.contains(&name) => {}
+                name if ABSENT_LINK_EXCLUSIONS.contains(&name) || NOTHING_TO_DO.contains(&name) => {}
                 _ => ignored.push(key),
             }
         }
-        if !ignored.is_empty() {
-            // azure-identity hands the rest to its HTTP pipelines; say plainly that these do nothing here.
-            let message = format!("entra_token.DefaultAzureCredential ignores these keyword arguments: {}", ignored.join(", "));
-            PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyUserWarning>(), &std::ffi::CString::new(message)?, 1)?;
-        }
+        warn_ignored(py, "DefaultAzureCredential", None, ignored)?;
         options.client = client_options(py, authority, allowed_tenants)?;
         let credential = core_result(py, entra_token::DefaultAzureCredential::with_options(options))?;
         Ok(PyClassInitializer::from(Credential { inner: Inner::new(credential) }).add_subclass(DefaultAzureCredentialPy))
@@ -565,8 +590,9 @@ struct EnvironmentCredentialPy;
 #[pymethods]
 impl EnvironmentCredentialPy {
     #[new]
-    #[pyo3(signature = (**_kwargs))]
-    fn new(py: Python<'_>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+    #[pyo3(signature = (**kwargs))]
+    fn new(py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        warn_ignored(py, "EnvironmentCredential", kwargs, Vec::new())?;
         // Built even when the environment names no credential; get_token then raises
         // CredentialUnavailableError, as azure-identity's does (chains count on it).
         let credential = core_result(py, entra_token::AnyCredential::unavailable_until_used(entra_token::EnvironmentCredential::new(ClientOptions::default())))?;
@@ -612,9 +638,14 @@ struct AzureCliCredentialPy;
 #[pymethods]
 impl AzureCliCredentialPy {
     #[new]
-    #[pyo3(signature = (*, tenant_id=None, **_kwargs))]
-    fn new(tenant_id: Option<String>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyClassInitializer<Self> {
-        PyClassInitializer::from(Credential { inner: Inner::new(entra_token::AzureCliCredential::new(tenant_id, ClientOptions::default())) }).add_subclass(AzureCliCredentialPy)
+    #[pyo3(signature = (*, tenant_id=None, process_timeout=None, **kwargs))]
+    fn new(py: Python<'_>, tenant_id: Option<String>, process_timeout: Option<f64>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        warn_ignored(py, "AzureCliCredential", kwargs, Vec::new())?;
+        let credential = match self::process_timeout(py, "AzureCliCredential", process_timeout)? {
+            Some(timeout) => core_result(py, entra_token::AzureCliCredential::with_process_timeout(tenant_id, ClientOptions::default(), timeout))?,
+            None => entra_token::AzureCliCredential::new(tenant_id, ClientOptions::default()),
+        };
+        Ok(PyClassInitializer::from(Credential { inner: Inner::new(credential) }).add_subclass(AzureCliCredentialPy))
     }
 }
 
@@ -625,10 +656,14 @@ struct AzureDeveloperCliCredentialPy;
 #[pymethods]
 impl AzureDeveloperCliCredentialPy {
     #[new]
-    #[pyo3(signature = (*, tenant_id=None, **_kwargs))]
-    fn new(tenant_id: Option<String>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyClassInitializer<Self> {
-        PyClassInitializer::from(Credential { inner: Inner::new(entra_token::AzureDeveloperCliCredential::new(tenant_id, ClientOptions::default())) })
-            .add_subclass(AzureDeveloperCliCredentialPy)
+    #[pyo3(signature = (*, tenant_id=None, process_timeout=None, **kwargs))]
+    fn new(py: Python<'_>, tenant_id: Option<String>, process_timeout: Option<f64>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        warn_ignored(py, "AzureDeveloperCliCredential", kwargs, Vec::new())?;
+        let credential = match self::process_timeout(py, "AzureDeveloperCliCredential", process_timeout)? {
+            Some(timeout) => core_result(py, entra_token::AzureDeveloperCliCredential::with_process_timeout(tenant_id, ClientOptions::default(), timeout))?,
+            None => entra_token::AzureDeveloperCliCredential::new(tenant_id, ClientOptions::default()),
+        };
+        Ok(PyClassInitializer::from(Credential { inner: Inner::new(credential) }).add_subclass(AzureDeveloperCliCredentialPy))
     }
 }
 

@@ -9,6 +9,8 @@ import pathlib
 import stat
 import subprocess
 import tempfile
+import time
+import warnings
 from typing import Dict, Iterator
 
 import pytest
@@ -142,6 +144,8 @@ def test_default_azure_credential_takes_azure_identity_keyword_arguments(emulato
         entra_token.DefaultAzureCredential(process_timeout=-1)
     with pytest.raises(entra_token.ConfigurationError, match="longer than zero"):
         entra_token.DefaultAzureCredential(process_timeout=0)
+    with pytest.raises(entra_token.ConfigurationError, match="process_timeout"):
+        entra_token.DefaultAzureCredential(process_timeout=1e300)
     monkeypatch.delenv("AZURE_TOKEN_CREDENTIALS")
     with pytest.raises(entra_token.ConfigurationError, match="required environment variables are not set: AZURE_TOKEN_CREDENTIALS"):
         entra_token.DefaultAzureCredential(require_envvar=True)
@@ -194,3 +198,34 @@ def test_async_environment_and_cli_credentials(emulator: Emulator, monkeypatch: 
         return token.token
 
     assert claims_of(asyncio.run(main()))["appid"] == WEATHER_CLIENT_ID
+
+
+def test_every_credential_names_the_keyword_arguments_it_ignores(emulator: Emulator) -> None:
+    # azure-identity passes unknown keywords to its HTTP pipeline; here they do nothing, and say so.
+    with pytest.warns(UserWarning, match="ClientSecretCredential ignores these keyword arguments: connection_verify, retry_total"):
+        entra_token.ClientSecretCredential(emulator.tenant_id, WEATHER_CLIENT_ID, WEATHER_CLIENT_SECRET, connection_verify=False, retry_total=2)
+    with pytest.warns(UserWarning, match="ManagedIdentityCredential ignores these keyword arguments: proxies"):
+        entra_token.ManagedIdentityCredential(proxies={})
+    with pytest.warns(UserWarning, match="AzureCliCredential ignores these keyword arguments: subscription"):
+        entra_token.AzureCliCredential(subscription="s")
+    # Keywords with nothing to do here (no instance discovery, no persistent cache) pass quietly.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        entra_token.ClientSecretCredential(emulator.tenant_id, WEATHER_CLIENT_ID, WEATHER_CLIENT_SECRET, disable_instance_discovery=True)
+        entra_token.EnvironmentCredential(disable_instance_discovery=True)
+
+
+def test_developer_tool_credentials_take_process_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    tools = pathlib.Path(tempfile.mkdtemp(prefix="entra-token-py-slow-az-"))
+    for tool in ("az", "azd"):
+        (tools / tool).write_text("#!/bin/sh\nexec /bin/sleep 5\n")
+        (tools / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    for cls in (entra_token.AzureCliCredential, entra_token.AzureDeveloperCliCredential):
+        started = time.monotonic()
+        with pytest.raises(entra_token.EntraTokenError, match="within 300ms"):
+            cls(process_timeout=0.3).get_token(WEATHER_SCOPE)
+        assert time.monotonic() - started < 4
+        for bad in (0, -1, float("nan")):
+            with pytest.raises(entra_token.ConfigurationError, match="process"):
+                cls(process_timeout=bad)

@@ -241,6 +241,13 @@ async fn the_process_timeout_bounds_a_slow_developer_tool() {
     let err = DefaultAzureCredential::with_options(zero).unwrap_err();
     assert_eq!(err.kind_code(), "configuration");
     assert!(err.to_string().contains("process timeout must be longer than zero"), "{err}");
+    // The tools' own constructor refuses it too (the bindings' AzureCliCredential(process_timeout=0)).
+    let err = AzureCliCredential::with_process_timeout(None, ClientOptions::default(), std::time::Duration::ZERO).err().unwrap();
+    assert_eq!((err.kind_code(), err.credential()), ("configuration", "AzureCliCredential"));
+    let slow_cli = AzureCliCredential::with_process_timeout(None, ClientOptions { env: Env::from_pairs([("PATH", dir.display().to_string())]), ..Default::default() }, std::time::Duration::from_millis(300)).unwrap();
+    let started = Instant::now();
+    let err = slow_cli.get_token(&TokenRequest::new(["https://vault.azure.net/.default"])).await.unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(4) && err.to_string().contains("within 300ms"), "{err} after {:?}", started.elapsed());
 }
 
 /// What the bindings' `ChainedTokenCredential(a, b)` builds: links shared with the caller's own

@@ -85,7 +85,7 @@ class ClientSecretCredential(Credential):
         *,
         authority: Optional[str] = None,
         additionally_allowed_tenants: Optional[Sequence[str]] = None,
-        **_kwargs: Any,
+        **kwargs: Any,
     ) -> Self: ...
 
 class CertificateCredential(Credential):
@@ -100,7 +100,7 @@ class CertificateCredential(Credential):
         send_certificate_chain: bool = False,
         authority: Optional[str] = None,
         additionally_allowed_tenants: Optional[Sequence[str]] = None,
-        **_kwargs: Any,
+        **kwargs: Any,
     ) -> Self: ...
 
 class ClientAssertionCredential(Credential):
@@ -112,7 +112,7 @@ class ClientAssertionCredential(Credential):
         *,
         authority: Optional[str] = None,
         additionally_allowed_tenants: Optional[Sequence[str]] = None,
-        **_kwargs: Any,
+        **kwargs: Any,
     ) -> Self: ...
 
 class ManagedIdentityCredential(Credential):
@@ -122,7 +122,7 @@ class ManagedIdentityCredential(Credential):
         client_id: Optional[str] = None,
         identity_config: Optional[Mapping[str, str]] = None,
         app_service_api_version: Optional[Literal["2019-08-01", "2025-03-30"]] = None,
-        **_kwargs: Any,
+        **kwargs: Any,
     ) -> Self:
         """``app_service_api_version="2025-03-30"`` lets a claims challenge with ``rejected_token``
         get a fresh token from App Service (its revocation support)."""
@@ -138,7 +138,7 @@ class WorkloadIdentityCredential(Credential):
         token_file_path: Optional[Union[str, "os.PathLike[str]"]] = None,
         authority: Optional[str] = None,
         additionally_allowed_tenants: Optional[Sequence[str]] = None,
-        **_kwargs: Any,
+        **kwargs: Any,
     ) -> Self: ...
 
 class DefaultAzureCredential(Credential):
@@ -167,13 +167,13 @@ class ChainedTokenCredential(Credential):
     def links(self) -> List[str]: ...
 
 class EnvironmentCredential(Credential):
-    def __new__(cls, **_kwargs: Any) -> Self: ...
+    def __new__(cls, **kwargs: Any) -> Self: ...
 
 class AzureCliCredential(Credential):
-    def __new__(cls, *, tenant_id: Optional[str] = None, **_kwargs: Any) -> Self: ...
+    def __new__(cls, *, tenant_id: Optional[str] = None, process_timeout: Optional[float] = None, **kwargs: Any) -> Self: ...
 
 class AzureDeveloperCliCredential(Credential):
-    def __new__(cls, *, tenant_id: Optional[str] = None, **_kwargs: Any) -> Self: ...
+    def __new__(cls, *, tenant_id: Optional[str] = None, process_timeout: Optional[float] = None, **kwargs: Any) -> Self: ...
 
 @final
 class DownstreamApis:

@@ -357,16 +357,14 @@ impl DefaultAzureCredential {
                         ..ManagedIdentityOptions::default()
                     })
                     .map(Into::into),
-                    "AzureCliCredential" => Ok(match options.process_timeout {
-                        Some(timeout) => AzureCliCredential::with_process_timeout(tool_tenant_id.clone(), client.clone(), timeout),
-                        None => AzureCliCredential::new(tool_tenant_id.clone(), client.clone()),
-                    }
-                    .into()),
-                    _ => Ok(match options.process_timeout {
-                        Some(timeout) => AzureDeveloperCliCredential::with_process_timeout(tool_tenant_id.clone(), client.clone(), timeout),
-                        None => AzureDeveloperCliCredential::new(tool_tenant_id.clone(), client.clone()),
-                    }
-                    .into()),
+                    "AzureCliCredential" => match options.process_timeout {
+                        Some(timeout) => AzureCliCredential::with_process_timeout(tool_tenant_id.clone(), client.clone(), timeout).map(Into::into),
+                        None => Ok(AzureCliCredential::new(tool_tenant_id.clone(), client.clone()).into()),
+                    },
+                    _ => match options.process_timeout {
+                        Some(timeout) => AzureDeveloperCliCredential::with_process_timeout(tool_tenant_id.clone(), client.clone(), timeout).map(Into::into),
+                        None => Ok(AzureDeveloperCliCredential::new(tool_tenant_id.clone(), client.clone()).into()),
+                    },
                 };
                 (name, built)
             })

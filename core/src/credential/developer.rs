@@ -58,12 +58,21 @@ macro_rules! developer_credential {
             /// Uses the tool's signed-in account; `tenant_id` picks a tenant other than its default.
             /// The tool may take 15 seconds.
             pub fn new(tenant_id: Option<String>, options: ClientOptions) -> Self {
-                Self::with_process_timeout(tenant_id, options, DEFAULT_PROCESS_TIMEOUT)
+                Self::build(tenant_id, options, DEFAULT_PROCESS_TIMEOUT)
             }
 
             /// As [`Self::new`], with another bound on how long the tool may take
-            /// (azure-identity's `process_timeout`).
-            pub fn with_process_timeout(tenant_id: Option<String>, options: ClientOptions, timeout: Duration) -> Self {
+            /// (azure-identity's `process_timeout`); zero is a configuration error (every call
+            /// would time out at once).
+            pub fn with_process_timeout(tenant_id: Option<String>, options: ClientOptions, timeout: Duration) -> Result<Self> {
+                if timeout.is_zero() {
+                    let message = "the process timeout must be longer than zero".to_owned();
+                    return Err(Error::Configuration { credential: stringify!($name), message });
+                }
+                Ok(Self::build(tenant_id, options, timeout))
+            }
+
+            fn build(tenant_id: Option<String>, options: ClientOptions, timeout: Duration) -> Self {
                 let tool = $tool;
                 let identity = SourceIdentity::new(tool.name(), &Authority::public(), tenant_id.as_deref().unwrap_or(""), "developer", super::fingerprint(tool.name().as_bytes()));
                 let clock = options.clock.clone();
